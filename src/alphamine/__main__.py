@@ -1,0 +1,3 @@
+from alphamine.cli.main import main
+
+main()

@@ -1,0 +1,32 @@
+"""`alphamine` command line: the only composition root (ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from alphamine.cli.data_cmd import data_app
+from alphamine.cli.lint_cmd import register_lint
+from alphamine.cli.ops_cmd import ops_app
+
+app = typer.Typer(
+    name="alphamine",
+    help="Mine, check, simulate and report formulaic (FASTEXPR) alphas on local data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.add_typer(ops_app, name="ops")
+register_lint(app)
+
+
+@app.command()
+def version() -> None:
+    """Print the alphamine version."""
+    from alphamine import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,326 @@
+"""The Panel: a market as dense arrays (dates x instruments), plus its field catalogue.
+
+Contract (ARCHITECTURE.md "Arrays, not frames, inside"):
+- `dates` datetime64[D] (T,), strictly increasing; `instruments` str (N,), unique.
+- MATRIX fields float64 (T, N), NaN = missing; GROUP fields int32 (T, N), -1 = none, with a label
+  table per group field; VECTOR fields float64 (T, N, K), NaN-padded; universes bool (T, N).
+- Immutable: arrays are read-only and the mappings are proxies; "changes" build a new Panel that
+  shares the untouched arrays.
+- `fingerprint()` is a stable content hash (same data -> same hex string across processes and
+  machines), used as a cache key for simulation results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from alphamine.data.errors import DataError
+from alphamine.data.fields import FieldInfo, FieldType, Unit
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+class Panel:
+    """A dense market panel. Build with the constructor or the loaders in `alphamine.data`."""
+
+    __slots__ = (
+        "_catalogue",
+        "_fingerprint",
+        "dates",
+        "group_labels",
+        "groups",
+        "instruments",
+        "matrices",
+        "name",
+        "universes",
+        "vectors",
+    )
+
+    def __init__(
+        self,
+        dates: Any,
+        instruments: Iterable[str],
+        matrices: Mapping[str, np.ndarray] | None = None,
+        groups: Mapping[str, np.ndarray] | None = None,
+        vectors: Mapping[str, np.ndarray] | None = None,
+        universes: Mapping[str, np.ndarray] | None = None,
+        catalogue: Mapping[str, FieldInfo] | None = None,
+        group_labels: Mapping[str, Iterable[str]] | None = None,
+        name: str = "",
+    ) -> None:
+        d = np.asarray(dates).astype("datetime64[D]")
+        inst = np.asarray([str(x) for x in instruments], dtype=object)
+        if d.ndim != 1 or inst.ndim != 1:
+            raise DataError("panel: dates and instruments must be 1-D")
+        if d.size > 1 and not bool(np.all(d[1:] > d[:-1])):
+            raise DataError("panel: dates must be strictly increasing")
+        if len(set(inst.tolist())) != inst.size:
+            raise DataError("panel: instruments must be unique")
+        T, N = d.size, inst.size
+        mats: dict[str, np.ndarray] = {}
+        for k, v in (matrices or {}).items():
+            a = np.ascontiguousarray(v, dtype=np.float64)
+            if a.shape != (T, N):
+                raise DataError(f"panel: MATRIX field {k!r} has shape {a.shape}, expected {(T, N)}")
+            mats[k] = _readonly(a)
+        grps: dict[str, np.ndarray] = {}
+        for k, v in (groups or {}).items():
+            a = np.ascontiguousarray(v, dtype=np.int32)
+            if a.shape != (T, N):
+                raise DataError(f"panel: GROUP field {k!r} has shape {a.shape}, expected {(T, N)}")
+            grps[k] = _readonly(a)
+        vecs: dict[str, np.ndarray] = {}
+        for k, v in (vectors or {}).items():
+            a = np.ascontiguousarray(v, dtype=np.float64)
+            if a.ndim != 3 or a.shape[:2] != (T, N):
+                raise DataError(f"panel: VECTOR field {k!r} has shape {a.shape}, expected {(T, N)}+(K,)")
+            vecs[k] = _readonly(a)
+        unis: dict[str, np.ndarray] = {}
+        for k, v in (universes or {}).items():
+            a = np.ascontiguousarray(v, dtype=bool)
+            if a.shape != (T, N):
+                raise DataError(f"panel: universe {k!r} has shape {a.shape}, expected {(T, N)}")
+            unis[k] = _readonly(a)
+        all_names = [*mats, *grps, *vecs, *unis]
+        dup = {n for n in all_names if all_names.count(n) > 1}
+        if dup:
+            raise DataError(f"panel: field names used twice: {sorted(dup)}")
+        self.dates: np.ndarray = _readonly(d)
+        self.instruments: np.ndarray = _readonly(inst)
+        self.matrices: Mapping[str, np.ndarray] = MappingProxyType(mats)
+        self.groups: Mapping[str, np.ndarray] = MappingProxyType(grps)
+        self.vectors: Mapping[str, np.ndarray] = MappingProxyType(vecs)
+        self.universes: Mapping[str, np.ndarray] = MappingProxyType(unis)
+        self.group_labels: Mapping[str, tuple[str, ...]] = MappingProxyType(
+            {k: tuple(v) for k, v in (group_labels or {}).items()}
+        )
+        self.name = name
+        self._fingerprint: str | None = None
+        self._catalogue: Mapping[str, FieldInfo] = MappingProxyType(self._build_catalogue(catalogue or {}))
+
+    # ------------------------------------------------------------------ shape and access
+    @property
+    def n_days(self) -> int:
+        return int(self.dates.size)
+
+    @property
+    def n_instruments(self) -> int:
+        return int(self.instruments.size)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_days, self.n_instruments)
+
+    @property
+    def catalogue(self) -> Mapping[str, FieldInfo]:
+        return self._catalogue
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._catalogue
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.field(name)
+
+    def field(self, name: str) -> np.ndarray:
+        """The array of any field or universe; KeyError with close matches otherwise."""
+        for table in (self.matrices, self.groups, self.vectors, self.universes):
+            if name in table:
+                return table[name]
+        import difflib
+
+        close = difflib.get_close_matches(name, list(self._catalogue), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise KeyError(f"panel has no field {name!r}{hint}")
+
+    def fields(self, type: FieldType | None = None) -> list[str]:
+        return [k for k, v in self._catalogue.items() if type is None or v.type == type]
+
+    def universe(self, name: str) -> np.ndarray:
+        try:
+            return self.universes[name]
+        except KeyError:
+            raise KeyError(
+                f"panel has no universe {name!r}; available: {', '.join(sorted(self.universes)) or 'none'}"
+            ) from None
+
+    def date_index(self, date: Any) -> int:
+        """Row of `date` (exact match); KeyError otherwise."""
+        d = np.datetime64(date, "D")
+        i = int(np.searchsorted(self.dates, d))
+        if i >= self.n_days or self.dates[i] != d:
+            raise KeyError(f"date {d} is not a trading day of this panel")
+        return i
+
+    # ------------------------------------------------------------------ derivation
+    def replace(self, **changes: Any) -> Panel:
+        """A new Panel with some constructor arguments replaced (arrays are shared, not copied).
+
+        Catalogue entries of fields that still exist are kept (their coverage is recomputed); pass
+        `catalogue=` to override descriptions.
+        """
+        kw: dict[str, Any] = {
+            "dates": self.dates,
+            "instruments": self.instruments,
+            "matrices": self.matrices,
+            "groups": self.groups,
+            "vectors": self.vectors,
+            "universes": self.universes,
+            "catalogue": self._catalogue,
+            "group_labels": self.group_labels,
+            "name": self.name,
+        }
+        kw.update(changes)
+        return Panel(**kw)
+
+    def with_fields(
+        self,
+        matrices: Mapping[str, np.ndarray] | None = None,
+        groups: Mapping[str, np.ndarray] | None = None,
+        vectors: Mapping[str, np.ndarray] | None = None,
+        universes: Mapping[str, np.ndarray] | None = None,
+        catalogue: Mapping[str, FieldInfo] | None = None,
+        group_labels: Mapping[str, Iterable[str]] | None = None,
+    ) -> Panel:
+        """A new Panel with fields added (or replaced when the name exists with the same type)."""
+        return self.replace(
+            matrices={**self.matrices, **(matrices or {})},
+            groups={**self.groups, **(groups or {})},
+            vectors={**self.vectors, **(vectors or {})},
+            universes={**self.universes, **(universes or {})},
+            catalogue={**self._catalogue, **(catalogue or {})},
+            group_labels={**self.group_labels, **(group_labels or {})},
+        )
+
+    def slice(self, start: Any = None, end: Any = None, instruments: Iterable[str] | None = None) -> Panel:
+        """Rows with start <= date <= end (inclusive, either may be None) and the given instruments
+        (in the given order). Universes are sliced, not recomputed: membership stays point-in-time."""
+        lo = 0 if start is None else int(np.searchsorted(self.dates, np.datetime64(start, "D"), "left"))
+        hi = (
+            self.n_days
+            if end is None
+            else int(np.searchsorted(self.dates, np.datetime64(end, "D"), "right"))
+        )
+        if instruments is None:
+            cols: np.ndarray | slice = slice(None)
+            inst = self.instruments
+        else:
+            pos = {s: i for i, s in enumerate(self.instruments.tolist())}
+            wanted = list(instruments)
+            missing = [s for s in wanted if s not in pos]
+            if missing:
+                raise KeyError(f"panel has no instruments {missing[:10]}")
+            cols = np.asarray([pos[s] for s in wanted], dtype=np.intp)
+            inst = np.asarray(wanted, dtype=object)
+        rows = slice(lo, hi)
+
+        def cut(a: np.ndarray) -> np.ndarray:
+            return a[rows][:, cols]
+
+        return self.replace(
+            dates=self.dates[rows],
+            instruments=inst,
+            matrices={k: cut(v) for k, v in self.matrices.items()},
+            groups={k: cut(v) for k, v in self.groups.items()},
+            vectors={k: cut(v) for k, v in self.vectors.items()},
+            universes={k: cut(v) for k, v in self.universes.items()},
+        )
+
+    # ------------------------------------------------------------------ identity
+    def fingerprint(self) -> str:
+        """Stable content hash (blake2b-128 hex) of dates, instruments and every field's values."""
+        if self._fingerprint is None:
+            h = hashlib.blake2b(digest_size=16)
+            h.update(b"alphamine-panel-v1")
+            h.update(self.dates.astype("datetime64[D]").astype(np.int64).tobytes())
+            h.update("\x1f".join(self.instruments.tolist()).encode())
+            for kind, table in (
+                ("M", self.matrices),
+                ("G", self.groups),
+                ("V", self.vectors),
+                ("U", self.universes),
+            ):
+                for k in sorted(table):
+                    a = np.ascontiguousarray(table[k])
+                    h.update(f"|{kind}:{k}:{a.dtype.str}:{a.shape}|".encode())
+                    h.update(memoryview(a).cast("B"))
+            for k in sorted(self.group_labels):
+                h.update(f"|L:{k}|".encode())
+                h.update("\x1f".join(self.group_labels[k]).encode())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        span = f"{self.dates[0]}..{self.dates[-1]}" if self.n_days else "empty"
+        return (
+            f"Panel({self.name or 'unnamed'}: {self.n_days} days {span}, {self.n_instruments} instruments, "
+            f"{len(self.matrices)} matrix, {len(self.groups)} group, {len(self.vectors)} vector fields, "
+            f"universes {sorted(self.universes)})"
+        )
+
+    # ------------------------------------------------------------------ edges (pandas)
+    def frame(self, name: str) -> Any:
+        """A MATRIX/GROUP/universe field as a pandas DataFrame (dates x instruments), for users."""
+        import pandas as pd
+
+        a = self.field(name)
+        if a.ndim != 2:
+            raise KeyError(f"field {name!r} is a VECTOR field; reduce it first")
+        return pd.DataFrame(a, index=pd.DatetimeIndex(self.dates, name="date"), columns=self.instruments)
+
+    # ------------------------------------------------------------------ catalogue
+    def _alive(self) -> np.ndarray | None:
+        if "close" in self.matrices:
+            return ~np.isnan(self.matrices["close"])
+        return None
+
+    def _build_catalogue(self, given: Mapping[str, FieldInfo]) -> dict[str, FieldInfo]:
+        alive = self._alive()
+        denom = alive.sum(axis=1) if alive is not None else np.full(self.n_days, self.n_instruments)
+        cat: dict[str, FieldInfo] = {}
+
+        def cov(present: np.ndarray) -> tuple[float, float]:
+            if self.n_days == 0 or self.n_instruments == 0:
+                return 0.0, 0.0
+            per_day = present.sum(axis=1)
+            ok = denom > 0
+            frac = np.where(ok, per_day / np.maximum(denom, 1), 0.0)
+            coverage = float(np.clip(frac[ok].mean(), 0.0, 1.0)) if ok.any() else 0.0
+            return coverage, float((per_day > 0).mean())
+
+        def entry(name: str, ftype: FieldType, present: np.ndarray, **defaults: Any) -> FieldInfo:
+            c, dc = cov(present)
+            base = given.get(name)
+            if base is not None and base.type == ftype:
+                return FieldInfo(
+                    name=name,
+                    type=ftype,
+                    dataset=base.dataset,
+                    category=base.category,
+                    description=base.description,
+                    unit=base.unit,
+                    coverage=c,
+                    date_coverage=dc,
+                    approximate=base.approximate,
+                )
+            return FieldInfo(name=name, type=ftype, coverage=c, date_coverage=dc, **defaults)
+
+        for k, a in self.matrices.items():
+            cat[k] = entry(k, FieldType.MATRIX, ~np.isnan(a), unit=Unit.NONE, category="other", dataset="other")
+        for k, a in self.vectors.items():
+            present = ~np.all(np.isnan(a), axis=2) if a.shape[2] else np.zeros(a.shape[:2], bool)
+            cat[k] = entry(k, FieldType.VECTOR, present, category="other", dataset="other")
+        for k, a in self.groups.items():
+            cat[k] = entry(k, FieldType.GROUP, a >= 0, category="pv", dataset="pv1")
+        for k, a in self.universes.items():
+            cat[k] = entry(k, FieldType.UNIVERSE, a, category="pv", dataset="pv1")
+        return cat

@@ -1,0 +1,32 @@
+"""FASTEXPR operators: declarations (signature, types, docs) and vectorized kernels.
+
+Importing this package registers every operator in `REGISTRY`.
+"""
+
+from alphamine.ops.registry import (
+    REGISTRY,
+    REQUIRED,
+    SYMBOLS,
+    ArgKind,
+    Category,
+    EvalContext,
+    Operator,
+    Param,
+    all_operators,
+    get,
+    register,
+)
+
+__all__ = [
+    "REGISTRY",
+    "REQUIRED",
+    "SYMBOLS",
+    "ArgKind",
+    "Category",
+    "EvalContext",
+    "Operator",
+    "Param",
+    "all_operators",
+    "get",
+    "register",
+]
