@@ -252,7 +252,7 @@ class Panel:
                 for k in sorted(table):
                     a = np.ascontiguousarray(table[k])
                     h.update(f"|{kind}:{k}:{a.dtype.str}:{a.shape}|".encode())
-                    h.update(memoryview(a).cast("B"))
+                    h.update(a.tobytes() if not a.flags.c_contiguous else a.data.cast("B"))
             for k in sorted(self.group_labels):
                 h.update(f"|L:{k}|".encode())
                 h.update("\x1f".join(self.group_labels[k]).encode())
@@ -315,7 +315,7 @@ class Panel:
             return FieldInfo(name=name, type=ftype, coverage=c, date_coverage=dc, **defaults)
 
         for k, a in self.matrices.items():
-            cat[k] = entry(k, FieldType.MATRIX, ~np.isnan(a), unit=Unit.NONE, category="other", dataset="other")
+            cat[k] = entry(k, FieldType.MATRIX, ~np.isnan(a), category="other", dataset="other")
         for k, a in self.vectors.items():
             present = ~np.all(np.isnan(a), axis=2) if a.shape[2] else np.zeros(a.shape[:2], bool)
             cat[k] = entry(k, FieldType.VECTOR, present, category="other", dataset="other")

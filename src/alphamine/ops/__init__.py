@@ -8,6 +8,7 @@ from alphamine.ops.registry import (
     REQUIRED,
     SYMBOLS,
     ArgKind,
+    BindError,
     Category,
     EvalContext,
     Operator,
@@ -22,6 +23,7 @@ __all__ = [
     "REQUIRED",
     "SYMBOLS",
     "ArgKind",
+    "BindError",
     "Category",
     "EvalContext",
     "Operator",
@@ -30,3 +32,6 @@ __all__ = [
     "get",
     "register",
 ]
+
+# Operator families register themselves on import (declarations live beside their kernels).
+from alphamine.ops import cross, elementwise, stateful, ts  # noqa: F401

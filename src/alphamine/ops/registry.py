@@ -25,14 +25,20 @@ Kernel calling contract (what `alphamine.sim.evaluate` guarantees and every kern
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from alphamine.data.fields import FieldType
+
+V = TypeVar("V")
+
+
+class BindError(ValueError):
+    """Call arguments do not fit an operator's signature."""
 
 
 class ArgKind(str, Enum):
@@ -179,6 +185,52 @@ class Operator:
             if p.name == name:
                 return p
         return None
+
+    def bind(self, args: Sequence[V], kwargs: Mapping[str, V]) -> dict[str, V | list[V]]:
+        """Map call arguments to parameter names (defaults are NOT filled in).
+
+        A variadic param binds a list of every remaining positional value (at least one). Raises
+        `BindError` naming the problem (too many/few arguments, unknown or repeated keyword).
+        """
+        bound: dict[str, V | list[V]] = {}
+        params = list(self.params)
+        vi = self.variadic_index
+        positional_params = params if vi is None else params[: vi + 1]
+        i = 0
+        for _j, p in enumerate(positional_params):
+            if p.variadic:
+                rest = list(args[i:])
+                if rest:
+                    bound[p.name] = rest
+                i = len(args)
+                break
+            if i < len(args):
+                bound[p.name] = args[i]
+                i += 1
+            else:
+                break
+        if i < len(args):
+            raise BindError(
+                f"{self.name} takes at most {len(positional_params)} positional argument"
+                f"{'s' if len(positional_params) != 1 else ''} ({self.signature}), got {len(args)}"
+            )
+        for key, value in kwargs.items():
+            found = self.param(key)
+            if found is None:
+                names = [q.name for q in self.params if not q.variadic]
+                close = suggest(key, names)
+                hint = f"; did you mean {close[0]}?" if close else f"; parameters: {', '.join(names)}"
+                raise BindError(f"{self.name} has no parameter {key!r}{hint}")
+            if found.variadic:
+                raise BindError(f"{self.name}: {key!r} cannot be given by keyword")
+            if key in bound:
+                raise BindError(f"{self.name}: argument {key!r} given twice")
+            bound[key] = value
+        missing = [p.name for p in self.params if p.required and p.name not in bound]
+        if missing:
+            raise BindError(f"{self.name} is missing required argument{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(missing)} ({self.signature})")
+        return bound
 
 
 def _fmt_default(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Cross-sectional (per day over instruments) and group operators."""

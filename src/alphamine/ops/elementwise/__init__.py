@@ -1,0 +1,1 @@
+"""Element-wise operators: arithmetic, logical, vector reductions, bucketing and tails."""
