@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from alphamine.data.errors import DataError
-from alphamine.data.fields import FieldInfo, FieldType, Unit
+from alphamine.data.fields import FieldInfo, FieldType
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
