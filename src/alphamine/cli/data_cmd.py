@@ -1,6 +1,215 @@
-"""`alphamine data ...` commands."""
+"""`alphamine data ...`: inspect market data (the bundled sample, your files, synthetic markets).
 
+`resolve_panel` turns the shared source options into a Panel; every command that needs data should
+use it (and `source_errors` for the one-red-line error contract: message on stderr, exit code 2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
 import typer
+from rich.console import Console
+from rich.table import Table
 
-data_app = typer.Typer(help="Inspect market data: the bundled sample, your files, synthetic markets.",
-                       no_args_is_help=True)
+from alphamine.data.errors import DataError
+from alphamine.data.fields import FieldType
+from alphamine.data.panel import Panel
+
+data_app = typer.Typer(
+    help="Inspect market data: the bundled sample, your files, synthetic markets.", no_args_is_help=True
+)
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Long parquet/CSV file (date, ticker, values), a directory of wide files (one per field), "
+        "or a panel cache directory (with panel.json).",
+    ),
+]
+MetaOpt = Annotated[Path | None, typer.Option("--meta", help="Ticker -> group table (parquet/CSV) for --data.")]
+SampleOpt = Annotated[bool, typer.Option("--sample", help="The bundled S&P 500 sample (the default).")]
+SyntheticOpt = Annotated[
+    str | None, typer.Option("--synthetic", help="A synthetic market of N instruments and T days: 'N,T'.")
+]
+INFO_MAX_NAMES = 16
+"""`data info` lists at most this many fields per (type, category); `data fields` lists them all."""
+
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one red error line on stderr; return the Exit(2) to raise."""
+    Console(stderr=True, highlight=False).print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(2)
+
+
+@contextmanager
+def source_errors() -> Iterator[None]:
+    """Turn data-layer errors into the CLI contract: one red line on stderr, exit code 2."""
+    try:
+        yield
+    except DataError as e:
+        raise fail(str(e).replace("[", r"\[")) from None
+    except KeyError as e:
+        raise fail(str(e.args[0] if e.args else e).replace("[", r"\[")) from None
+    except (ValueError, OSError) as e:
+        raise fail(f"{type(e).__name__}: {e}".replace("[", r"\[")) from None
+
+
+def parse_synthetic(spec: str) -> tuple[int, int]:
+    """'N,T' -> (N, T) positive ints; DataError otherwise."""
+    parts = [p.strip() for p in spec.replace("x", ",").split(",")]
+    try:
+        n, t = (int(p) for p in parts)
+    except ValueError:
+        raise DataError(f"--synthetic expects 'N,T' (instruments,days), e.g. 500,1260; got {spec!r}") from None
+    if n < 1 or t < 1:
+        raise DataError(f"--synthetic: N and T must be positive, got {spec!r}")
+    return n, t
+
+
+def resolve_panel(
+    data: Path | str | None = None,
+    meta: Path | str | None = None,
+    sample: bool = False,
+    synthetic: str | None = None,
+    seed: int = 0,
+) -> Panel:
+    """The Panel the source options name (no source at all -> the bundled sample).
+
+    `data`: a long file -> `load_long`; a directory with ``panel.json`` -> `open_panel`; another
+    directory -> `load_wide`. DataError for conflicting options (two sources, --meta without --data).
+    """
+    chosen = [n for n, on in (("--data", data is not None), ("--sample", sample), ("--synthetic", synthetic)) if on]
+    if len(chosen) > 1:
+        raise DataError(f"choose one data source; got {' and '.join(chosen)}")
+    if meta is not None and data is None:
+        raise DataError("--meta needs --data (the sample and synthetic markets carry their own groups)")
+    if synthetic is not None:
+        n, t = parse_synthetic(synthetic)
+        try:
+            from alphamine.data.synthetic import synthetic as make_synthetic
+        except ImportError as e:
+            raise DataError(f"synthetic markets are not available in this build ({e})") from None
+        return make_synthetic(n_instruments=n, n_days=t, seed=seed)
+    if data is not None:
+        p = Path(data)
+        if p.is_dir():
+            from alphamine.data.cache import MANIFEST, open_panel
+
+            if (p / MANIFEST).exists():
+                if meta is not None:
+                    raise DataError("--meta cannot be combined with a panel cache directory")
+                return open_panel(p)
+            from alphamine.data.loaders import load_wide
+
+            return load_wide(p, meta)
+        from alphamine.data.loaders import load_long
+
+        return load_long(p, meta)
+    from alphamine.data.sample import load_sample
+
+    return load_sample()
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+@data_app.command("info")
+def info(
+    data: DataOpt = None,
+    meta: MetaOpt = None,
+    sample: SampleOpt = False,
+    synthetic: SyntheticOpt = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Summarise a panel: dates, instruments, fields by type and category, universes."""
+    with source_errors():
+        panel = resolve_panel(data, meta, sample, synthetic, seed)
+    con = Console(highlight=False)
+    con.print(f"[bold]{panel.name or 'panel'}[/bold]  fingerprint {panel.fingerprint()}")
+    if panel.n_days:
+        con.print(f"dates        {panel.dates[0]} .. {panel.dates[-1]}  ({panel.n_days} days)")
+    else:
+        con.print("dates        none")
+    shown = ", ".join(panel.instruments[:8].tolist()) + (" ..." if panel.n_instruments > 8 else "")
+    con.print(f"instruments  {panel.n_instruments}  ({shown})")
+    table = Table(title="fields", show_lines=False)
+    for col in ("type", "category", "n", "fields (coverage)"):
+        table.add_column(col, overflow="fold")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, fi in panel.catalogue.items():
+        if fi.type == FieldType.UNIVERSE:
+            continue
+        label = f"{name}{'~' if fi.approximate else ''} {_pct(fi.coverage)}"
+        groups.setdefault((fi.type.value, fi.category), []).append(label)
+    for (ftype, cat), names in sorted(groups.items()):
+        more = f", ... +{len(names) - INFO_MAX_NAMES} more" if len(names) > INFO_MAX_NAMES else ""
+        table.add_row(ftype, cat, str(len(names)), ", ".join(names[:INFO_MAX_NAMES]) + more)
+    con.print(table)
+    if any(fi.approximate for fi in panel.catalogue.values()):
+        con.print("~ = approximate (a stand-in for the real field; see `alphamine data fields`)")
+    if panel.universes:
+        ut = Table(title="universes")
+        for col in ("universe", "average size", "days non-empty", "average size when non-empty"):
+            ut.add_column(col)
+        for name, mask in panel.universes.items():
+            per_day = np.asarray(mask).sum(axis=1)
+            live = per_day > 0
+            avg_live = f"{per_day[live].mean():.1f}" if live.any() else "-"
+            ut.add_row(name, f"{per_day.mean():.1f}", f"{int(live.sum())}/{panel.n_days}", avg_live)
+        con.print(ut)
+    else:
+        con.print("universes    none")
+
+
+@data_app.command("fields")
+def fields(
+    data: DataOpt = None,
+    meta: MetaOpt = None,
+    sample: SampleOpt = False,
+    synthetic: SyntheticOpt = None,
+    seed: SeedOpt = 0,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="Only fields of this type: MATRIX, VECTOR, GROUP, UNIVERSE.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON with BRAIN's spelling (dateCoverage).")] = False,
+) -> None:
+    """The field catalogue as a table (or JSON)."""
+    with source_errors():
+        wanted: FieldType | None = None
+        if type_ is not None:
+            try:
+                wanted = FieldType(type_.upper())
+            except ValueError:
+                allowed = ", ".join(t.value for t in FieldType)
+                raise DataError(f"--type must be one of {allowed}; got {type_!r}") from None
+        panel = resolve_panel(data, meta, sample, synthetic, seed)
+    infos = [fi for fi in panel.catalogue.values() if wanted is None or fi.type == wanted]
+    if as_json:
+        typer.echo(json.dumps([fi.to_json() for fi in infos], indent=2))
+        return
+    table = Table(title=f"{len(infos)} fields of {panel.name or 'panel'}")
+    for col in ("id", "type", "dataset", "category", "unit", "coverage", "dateCoverage", "description"):
+        table.add_column(col, overflow="fold")
+    for fi in infos:
+        desc = ("[approximate] " if fi.approximate else "") + fi.description
+        table.add_row(
+            fi.name,
+            fi.type.value,
+            fi.dataset,
+            fi.category,
+            fi.unit.value,
+            _pct(fi.coverage),
+            _pct(fi.date_coverage),
+            desc.replace("[", r"\["),
+        )
+    Console(highlight=False).print(table)

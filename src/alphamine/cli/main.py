@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from alphamine.cli.data_cmd import data_app
+from alphamine.cli.demo_cmd import demo
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(ops_app, name="ops")
 register_lint(app)
+app.command()(demo)
 
 
 @app.command()

@@ -13,7 +13,8 @@ Contract (ARCHITECTURE.md "Arrays, not frames, inside"):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -21,6 +22,18 @@ import numpy as np
 
 from alphamine.data.errors import DataError
 from alphamine.data.fields import FieldInfo, FieldType
+
+
+def _not_nan(a: np.ndarray) -> np.ndarray:
+    return ~np.isnan(a)
+
+
+def _labelled(a: np.ndarray) -> np.ndarray:
+    return a >= 0
+
+
+def _vec_present(a: np.ndarray) -> np.ndarray:
+    return ~np.all(np.isnan(a), axis=2) if a.shape[2] else np.zeros(a.shape[:2], bool)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -57,6 +70,8 @@ class Panel:
         catalogue: Mapping[str, FieldInfo] | None = None,
         group_labels: Mapping[str, Iterable[str]] | None = None,
         name: str = "",
+        *,
+        trust_catalogue: bool = False,
     ) -> None:
         d = np.asarray(dates).astype("datetime64[D]")
         inst = np.asarray([str(x) for x in instruments], dtype=object)
@@ -106,7 +121,9 @@ class Panel:
         )
         self.name = name
         self._fingerprint: str | None = None
-        self._catalogue: Mapping[str, FieldInfo] = MappingProxyType(self._build_catalogue(catalogue or {}))
+        self._catalogue: Mapping[str, FieldInfo] = MappingProxyType(
+            self._build_catalogue(catalogue or {}, trust=trust_catalogue)
+        )
 
     # ------------------------------------------------------------------ shape and access
     @property
@@ -283,23 +300,36 @@ class Panel:
             return ~np.isnan(self.matrices["close"])
         return None
 
-    def _build_catalogue(self, given: Mapping[str, FieldInfo]) -> dict[str, FieldInfo]:
-        alive = self._alive()
-        denom = alive.sum(axis=1) if alive is not None else np.full(self.n_days, self.n_instruments)
-        cat: dict[str, FieldInfo] = {}
+    def _build_catalogue(self, given: Mapping[str, FieldInfo], trust: bool = False) -> dict[str, FieldInfo]:
+        """Coverage is recomputed from the arrays, except with `trust`: then a given entry of the right
+        type is kept as is, so that opening a memory-mapped cache does not read every array."""
+        denom_cache: list[np.ndarray] = []
+
+        def denom() -> np.ndarray:
+            if not denom_cache:
+                alive = self._alive()
+                denom_cache.append(
+                    alive.sum(axis=1) if alive is not None else np.full(self.n_days, self.n_instruments)
+                )
+            return denom_cache[0]
 
         def cov(present: np.ndarray) -> tuple[float, float]:
             if self.n_days == 0 or self.n_instruments == 0:
                 return 0.0, 0.0
             per_day = present.sum(axis=1)
-            ok = denom > 0
-            frac = np.where(ok, per_day / np.maximum(denom, 1), 0.0)
+            d = denom()
+            ok = d > 0
+            frac = np.where(ok, per_day / np.maximum(d, 1), 0.0)
             coverage = float(np.clip(frac[ok].mean(), 0.0, 1.0)) if ok.any() else 0.0
             return coverage, float((per_day > 0).mean())
 
-        def entry(name: str, ftype: FieldType, present: np.ndarray, **defaults: Any) -> FieldInfo:
-            c, dc = cov(present)
+        def entry(
+            name: str, ftype: FieldType, present: Callable[[], np.ndarray], **defaults: Any
+        ) -> FieldInfo:
             base = given.get(name)
+            if trust and base is not None and base.type == ftype and base.name == name:
+                return base
+            c, dc = cov(present())
             if base is not None and base.type == ftype:
                 return FieldInfo(
                     name=name,
@@ -314,13 +344,13 @@ class Panel:
                 )
             return FieldInfo(name=name, type=ftype, coverage=c, date_coverage=dc, **defaults)
 
+        cat: dict[str, FieldInfo] = {}
         for k, a in self.matrices.items():
-            cat[k] = entry(k, FieldType.MATRIX, ~np.isnan(a), category="other", dataset="other")
+            cat[k] = entry(k, FieldType.MATRIX, partial(_not_nan, a), category="other", dataset="other")
         for k, a in self.vectors.items():
-            present = ~np.all(np.isnan(a), axis=2) if a.shape[2] else np.zeros(a.shape[:2], bool)
-            cat[k] = entry(k, FieldType.VECTOR, present, category="other", dataset="other")
+            cat[k] = entry(k, FieldType.VECTOR, partial(_vec_present, a), category="other", dataset="other")
         for k, a in self.groups.items():
-            cat[k] = entry(k, FieldType.GROUP, a >= 0, category="pv", dataset="pv1")
+            cat[k] = entry(k, FieldType.GROUP, partial(_labelled, a), category="pv", dataset="pv1")
         for k, a in self.universes.items():
-            cat[k] = entry(k, FieldType.UNIVERSE, a, category="pv", dataset="pv1")
+            cat[k] = entry(k, FieldType.UNIVERSE, partial(np.asarray, a), category="pv", dataset="pv1")
         return cat

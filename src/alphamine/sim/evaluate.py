@@ -5,14 +5,18 @@ fields themselves). Like a query plan, every sub-expression is keyed by the stru
 canonical form and computed once per (panel, pasteurization universe); the cache is an LRU bounded
 by bytes so a long batch never grows without limit.
 
-Contract: `Evaluator(panel, universe=None).evaluate(expr)` returns a new, writable (T, N) float64
+Contract: `Evaluator(panel, universe=None, shift=0).evaluate(expr)` returns a new, writable (T, N) float64
 array with ±inf turned into NaN (simulation.md step 2 / P7) and GROUP results turned into float codes
 (-1 -> NaN). With `universe` (bool (T, N)) every input field is pasteurized first: NaN (GROUP: -1)
-outside the universe. Sub-results in the cache are read-only; kernels never write into their inputs.
+outside the universe. With `shift = d` every input field is first moved down d rows (row p holds
+data of row p - d, the first d rows are missing): the "position frame" of a delay-d simulation, where
+inputs are pasteurized with the universe of the day that uses them (simulation.md P1).
+Sub-results in the cache are read-only; kernels never write into their inputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -82,16 +86,23 @@ class Evaluator:
         panel: Panel,
         *,
         universe: np.ndarray | None = None,
+        shift: int = 0,
         cache: SubexpressionCache | None = None,
         max_cache_bytes: int = 2 * 1024**3,
     ) -> None:
         self.panel = panel
+        if shift < 0:
+            raise EvaluationError("shift must be >= 0 (a negative shift would read the future)")
+        self.shift = int(shift)
         if universe is not None:
             universe = np.asarray(universe, dtype=bool)
             if universe.shape != panel.shape:
                 raise EvaluationError(f"universe mask has shape {universe.shape}, panel is {panel.shape}")
         self.universe = universe
         self.cache = cache if cache is not None else SubexpressionCache(max_cache_bytes)
+        # Cache keys carry the frame (panel, shift, universe) so one cache can serve several evaluators.
+        uni = "all" if universe is None else hashlib.blake2b(np.packbits(universe).tobytes(), digest_size=8).hexdigest()
+        self._frame = f"{panel.fingerprint()[:16]}|s{self.shift}|u{uni}|"
         self.ctx = EvalContext(shape=panel.shape, universe=universe)
 
     # ------------------------------------------------------------------ public
@@ -122,7 +133,7 @@ class Evaluator:
         """Value of a non-constant node: (T, N) float64, (T, N) int32 (GROUP) or (T, N, K) (VECTOR)."""
         if isinstance(node, A.Number | A.Bool):
             return np.broadcast_to(np.float64(float(node.value)), self.panel.shape)
-        key = structural_hash(node)
+        key = self._frame + structural_hash(node)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
@@ -151,13 +162,13 @@ class Evaluator:
         p = self.panel
         u = self.universe
         if name in p.matrices:
-            a = p.matrices[name]
+            a = _shifted(p.matrices[name], self.shift, np.nan)
             return a if u is None else np.where(u, a, np.nan)
         if name in p.groups:
-            g = p.groups[name]
+            g = _shifted(p.groups[name], self.shift, -1)
             return g if u is None else np.where(u, g, np.int32(-1)).astype(np.int32)
         if name in p.vectors:
-            v = p.vectors[name]
+            v = _shifted(p.vectors[name], self.shift, np.nan)
             return v if u is None else np.where(u[:, :, None], v, np.nan)
         if name in p.universes:
             raise EvaluationError(f"{name!r} is a universe, not a data field")
@@ -226,6 +237,16 @@ class Evaluator:
         return value
 
 
+def _shifted(a: np.ndarray, shift: int, fill: float) -> np.ndarray:
+    """Rows moved down by `shift` (row p = a[p - shift]); the first rows get `fill`."""
+    if shift == 0:
+        return a
+    out = np.empty_like(a)
+    out[:shift] = fill
+    out[shift:] = a[:-shift] if shift < a.shape[0] else a[:0]
+    return out
+
+
 def get_operator(name: str) -> Operator:
     try:
         return get(name)
@@ -274,7 +295,8 @@ def evaluate(
     panel: Panel,
     *,
     universe: np.ndarray | None = None,
+    shift: int = 0,
     cache: SubexpressionCache | None = None,
 ) -> np.ndarray:
     """One-shot evaluation (see `Evaluator` for batches that share sub-expressions)."""
-    return Evaluator(panel, universe=universe, cache=cache).evaluate(expr)
+    return Evaluator(panel, universe=universe, shift=shift, cache=cache).evaluate(expr)

@@ -1,0 +1,177 @@
+"""Exact per-row sorting by (group code, value) and the rank/median kernels built on it.
+
+Numba's argsort costs ~150 ns/element, so rows are sorted as packed uint64 keys
+``code | top bits of an order-preserving float key | column`` with numpy's SIMD sort (chunks of rows
+sized to stay in cache), then decoded; runs whose truncated keys collide are re-sorted by exact value,
+so the result is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from alphamine.ops.cross._util import codes_arg, readonly
+
+# order_stat modes
+RANK, MEDIAN, SIDE_RANK, QUANT_P = range(4)
+
+_CHUNK_CELLS = 1 << 16  # cells per sorted chunk (~512 KiB of keys)
+
+
+@njit(cache=True, nogil=True)
+def _build_keys(bits, codes, single, ib, cb, keys, nvalid, row0):  # pragma: no cover - numba
+    rows, n = bits.shape
+    top = np.uint64(1) << np.uint64(63)
+    absmask = np.uint64(0x7FFFFFFFFFFFFFFF)
+    inf_bits = np.uint64(0x7FF0000000000000)
+    allones = ~np.uint64(0)
+    vshift = np.uint64(cb + ib)
+    ishift = np.uint64(ib)
+    cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
+    for r in range(rows):
+        cntv = 0
+        for i in range(n):
+            b = bits[r, i]
+            c = 0 if single else codes[r, i]
+            if (b & absmask) > inf_bits or c < 0:  # NaN or no group
+                keys[r, i] = allones
+                continue
+            k = ~b if (b & top) else (b | top)
+            key = ((k >> vshift) << ishift) | np.uint64(i)
+            if cb > 0:
+                key |= np.uint64(c) << cshift
+            keys[r, i] = key
+            cntv += 1
+        nvalid[row0 + r] = cntv
+
+
+@njit(cache=True, nogil=True)
+def _decode_keys(x, keys, ib, nvalid, order, row0):  # pragma: no cover - numba
+    rows, n = keys.shape
+    mask = np.uint64((1 << ib) - 1)
+    ishift = np.uint64(ib)
+    vals = np.empty(n)
+    idx = np.empty(n, np.int32)
+    for r in range(rows):
+        m = nvalid[row0 + r]
+        for k in range(m):
+            j = np.int32(keys[r, k] & mask)
+            idx[k] = j
+            vals[k] = x[r, j]
+        a = 0
+        while a < m:  # runs sharing a truncated key: restore the exact value order
+            ca = keys[r, a] >> ishift
+            b = a + 1
+            ok = True
+            while b < m and (keys[r, b] >> ishift) == ca:
+                if vals[b] < vals[b - 1]:
+                    ok = False
+                b += 1
+            if not ok:
+                sub = np.argsort(vals[a:b], kind="mergesort")
+                seg_i = idx[a:b].copy()
+                seg_v = vals[a:b].copy()
+                for q in range(b - a):
+                    idx[a + q] = seg_i[sub[q]]
+                    vals[a + q] = seg_v[sub[q]]
+            a = b
+        for k in range(m):
+            order[row0 + r, k] = idx[k]
+
+
+def sort_rows(x: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-row sort of the valid cells by (group code, value), ascending.
+
+    Returns ``order`` (T, N) int32, whose row t starts with the ``nvalid[t]`` valid column indices in
+    sorted order (the rest is unspecified), and ``nvalid`` (T,) int64. Valid = non-NaN (and code >= 0).
+    """
+    xr = readonly(x, np.float64)
+    T, N = xr.shape
+    order = np.zeros((T, N), np.int32)
+    nvalid = np.zeros(T, np.int64)
+    if T == 0 or N == 0:
+        return order, nvalid
+    codes, single, n_codes = codes_arg(groups, xr.shape)
+    ib = max(1, (N - 1).bit_length())
+    cb = 0 if single else max(0, (n_codes - 1).bit_length())
+    if ib + cb > 48:
+        raise ValueError(f"too many groups/instruments to sort ({n_codes} groups, {N} instruments)")
+    chunk = max(1, _CHUNK_CELLS // N)
+    keys = np.empty((min(chunk, T), N), np.uint64)
+    for s in range(0, T, chunk):
+        e = min(T, s + chunk)
+        xc = xr[s:e]
+        bits = (xc + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0 (they are equal values)
+        k = keys[: e - s]
+        _build_keys(bits, codes if single else codes[s:e], single, ib, cb, k, nvalid, s)
+        k.sort(axis=1)
+        _decode_keys(xc, k, ib, nvalid, order, s)
+    return order, nvalid
+
+
+@njit(cache=True, nogil=True)
+def _order_stat(x, codes, single, order, nvalid, mode, out):  # pragma: no cover - numba
+    """Consumes sort_rows output. Segments = runs of one group code. RANK: (r-1)/(n-1) with average
+    ranks of ties, n=1 -> 0.5; MEDIAN: segment median; SIDE_RANK: codes 0/1/2 = negative/zero/positive,
+    positives r/n, negatives -(n+1-r)/n (by magnitude), zeros 0; QUANT_P: 1/n + rank*(1-2/n)."""
+    T, N = x.shape
+    for t in range(T):
+        for i in range(N):
+            out[t, i] = np.nan
+        m = nvalid[t]
+        a = 0
+        while a < m:
+            ca = 0 if single else codes[t, order[t, a]]
+            b = a + 1
+            while b < m and (single or codes[t, order[t, b]] == ca):
+                b += 1
+            n = b - a
+            if mode == MEDIAN:
+                h = a + n // 2
+                med = x[t, order[t, h]] if n % 2 == 1 else 0.5 * (x[t, order[t, h - 1]] + x[t, order[t, h]])
+                for k in range(a, b):
+                    out[t, order[t, k]] = med
+                a = b
+                continue
+            k = a
+            while k < b:
+                v = x[t, order[t, k]]
+                j = k + 1
+                while j < b and x[t, order[t, j]] == v:
+                    j += 1
+                r1 = 0.5 * (k + j - 1 - 2 * a) + 1.0  # 1-based average rank within the segment
+                if mode == RANK or mode == QUANT_P:
+                    res = 0.5 if n == 1 else (r1 - 1.0) / (n - 1)
+                    if mode == QUANT_P:
+                        res = 1.0 / n + res * (1.0 - 2.0 / n)
+                elif ca == 2:
+                    res = r1 / n
+                elif ca == 0:
+                    res = -(n + 1.0 - r1) / n
+                else:
+                    res = 0.0
+                for q in range(k, j):
+                    out[t, order[t, q]] = res
+                k = j
+            a = b
+
+
+def order_stat(x: np.ndarray, groups: np.ndarray | None, mode: int) -> np.ndarray:
+    xr = readonly(x, np.float64)
+    order, nvalid = sort_rows(xr, groups)
+    codes, single, _ = codes_arg(groups, xr.shape)
+    out = np.empty(xr.shape, np.float64)
+    _order_stat(xr, codes, single, order, nvalid, mode, out)
+    return out
+
+
+def rank_rows(x: np.ndarray) -> np.ndarray:
+    """Per-row rank in [0, 1]: (r-1)/(n-1) with r the average rank of ties among the row's non-NaN values
+    (±inf rank as extremes); a single valid value -> 0.5; NaN -> NaN."""
+    return order_stat(x, None, RANK)
+
+
+def group_rank_rows(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """rank_rows within each (day, group); a one-member group -> 0.5; negative code or NaN -> NaN."""
+    return order_stat(x, groups, RANK)

@@ -1,0 +1,246 @@
+"""From alpha values to daily positions and PnL (simulation.md steps 3-8 and "PnL and metrics").
+
+Why fused numba kernels: the settings pipeline runs once per simulated alpha, so it is as hot as the
+operators. Each day's row is masked, neutralized, scaled and truncated in one pass over preallocated
+scratch buffers instead of a chain of (T, N) temporaries.
+
+Shapes and NaN policy: `alpha` (T, N) float64 with NaN = no opinion; `universe` bool (T, N);
+`codes` int32 (T, N), negative = no group (such names get no position when neutralizing);
+`styles` float64 (T, N, K) standardized exposures with NaN already replaced by 0 (K = 0: none).
+Weights come back as float64 (T, N) with 0.0 for "no position"; Σ|w| = 1 on days with a book.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def decay_alpha(alpha: np.ndarray, n: int) -> np.ndarray:
+    """Setting `decay = n` (P18): A'[t] = Σ_{k<n} (n-k)·A[t-k] / Σ (n-k) over the non-NaN terms; rows
+    before the panel start are absent terms (no warm-up NaN); all terms NaN -> NaN; n <= 1: copy."""
+    T, N = alpha.shape
+    out = np.empty((T, N))
+    if n <= 1:
+        for t in range(T):
+            for j in range(N):
+                out[t, j] = alpha[t, j]
+        return out
+    for t in range(T):
+        kmax = min(n, t + 1)
+        for j in range(N):
+            num = 0.0
+            den = 0.0
+            for k in range(kmax):
+                v = alpha[t - k, j]
+                if not np.isnan(v):
+                    w = n - k
+                    num += w * v
+                    den += w
+            out[t, j] = num / den if den > 0.0 else np.nan
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _project_row(
+    x: np.ndarray,
+    members: np.ndarray,
+    codes: np.ndarray,
+    styles: np.ndarray,
+    demean: bool,
+    sums: np.ndarray,
+    counts: np.ndarray,
+    sd: np.ndarray,
+) -> None:
+    """In place: x <- residual of x on group dummies (if `demean`) and the K style columns, over members.
+
+    By Frisch-Waugh-Lovell the residual on [dummies, styles] equals the residual of the group-demeaned
+    x on the group-demeaned styles, so only a K x K least-squares problem is solved per day.
+    """
+    N = x.shape[0]
+    K = styles.shape[1]
+    if demean:
+        sums[:] = 0.0
+        counts[:] = 0.0
+        for j in range(N):
+            if members[j]:
+                sums[codes[j]] += x[j]
+                counts[codes[j]] += 1.0
+        for j in range(N):
+            if members[j]:
+                x[j] -= sums[codes[j]] / counts[codes[j]]
+    if K == 0:
+        return
+    n_members = 0
+    for j in range(N):
+        if members[j]:
+            n_members += 1
+    if n_members == 0:
+        return
+    X = np.empty((n_members, K))
+    y = np.empty(n_members)
+    for k in range(K):
+        if demean:
+            sums[:] = 0.0
+            counts[:] = 0.0
+            for j in range(N):
+                if members[j]:
+                    sums[codes[j]] += styles[j, k]
+                    counts[codes[j]] += 1.0
+        i = 0
+        for j in range(N):
+            if members[j]:
+                sd[j, k] = styles[j, k] - (sums[codes[j]] / counts[codes[j]] if demean else 0.0)
+                X[i, k] = sd[j, k]
+                i += 1
+    i = 0
+    for j in range(N):
+        if members[j]:
+            y[i] = x[j]
+            i += 1
+    beta = np.linalg.lstsq(X, y, -1.0)[0]
+    for j in range(N):
+        if members[j]:
+            fit = 0.0
+            for k in range(K):
+                fit += sd[j, k] * beta[k]
+            x[j] -= fit
+
+
+@njit(cache=True, nogil=True)
+def build_weights(
+    alpha: np.ndarray,
+    universe: np.ndarray,
+    codes: np.ndarray,
+    styles: np.ndarray,
+    neutralize: bool,
+    truncation: float,
+    max_rounds: int,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 4-7 per day: universe mask, neutralize, scale to Σ|w| = 1, iterated truncation (P19).
+
+    Members of a day = in the universe, alpha not NaN/inf and (when neutralizing) a group code >= 0.
+    Truncation rounds clip |w| at `truncation`, re-neutralize over the same members and re-scale, until
+    max|w| <= truncation·(1 + tolerance) or `max_rounds` rounds; the last round is not clipped again.
+    Returns (weights (T, N), rounds used per day (T,) int64).
+    """
+    T, N = alpha.shape
+    K = styles.shape[2]
+    n_codes = 1
+    for t in range(T):
+        for j in range(N):
+            if codes[t, j] + 1 > n_codes:
+                n_codes = codes[t, j] + 1
+    sums = np.empty(n_codes)
+    counts = np.empty(n_codes)
+    sd = np.zeros((N, K))
+    out = np.zeros((T, N))
+    rounds = np.zeros(T, dtype=np.int64)
+    x = np.empty(N)
+    members = np.empty(N, dtype=np.bool_)
+    cap = truncation * (1.0 + tolerance)
+    for t in range(T):
+        any_member = False
+        for j in range(N):
+            a = alpha[t, j]
+            m = universe[t, j] and np.isfinite(a) and (codes[t, j] >= 0 or not neutralize)
+            members[j] = m
+            x[j] = a if m else 0.0
+            any_member = any_member or m
+        if not any_member:
+            continue
+        st = styles[t]
+        _project_row(x, members, codes[t], st, neutralize, sums, counts, sd)
+        gross = 0.0
+        for j in range(N):
+            if members[j]:
+                gross += abs(x[j])
+        if not (gross > 0.0) or not np.isfinite(gross):
+            continue
+        for j in range(N):
+            x[j] = x[j] / gross if members[j] else 0.0
+        if truncation > 0.0:
+            r = 0
+            while r < max_rounds:
+                biggest = 0.0
+                for j in range(N):
+                    if abs(x[j]) > biggest:
+                        biggest = abs(x[j])
+                if biggest <= cap:
+                    break
+                for j in range(N):
+                    if x[j] > truncation:
+                        x[j] = truncation
+                    elif x[j] < -truncation:
+                        x[j] = -truncation
+                _project_row(x, members, codes[t], st, neutralize, sums, counts, sd)
+                gross = 0.0
+                for j in range(N):
+                    if members[j]:
+                        gross += abs(x[j])
+                r += 1
+                if not (gross > 0.0):
+                    for j in range(N):
+                        x[j] = 0.0
+                    break
+                for j in range(N):
+                    x[j] = x[j] / gross if members[j] else 0.0
+            rounds[t] = r
+        for j in range(N):
+            out[t, j] = x[j]
+    return out, rounds
+
+
+@njit(cache=True, nogil=True)
+def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Step 8: cap each day's position change at `limit` dollars (NaN limit = the name cannot trade)."""
+    T, N = target.shape
+    out = np.empty((T, N))
+    for j in range(N):
+        prev = 0.0
+        for t in range(T):
+            lim = limit[t, j]
+            want = target[t, j] - prev
+            if np.isnan(lim):
+                want = 0.0
+            elif want > lim:
+                want = lim
+            elif want < -lim:
+                want = -lim
+            prev = prev + want
+            out[t, j] = prev
+    return out
+
+
+@njit(cache=True, nogil=True)
+def daily_book(positions: np.ndarray, returns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """pnl[t] = Σ pos[t]·r[t] (missing return -> 0), traded[t] = Σ |pos[t] - pos[t-1]| (from 0 on row 0),
+    and the daily counts of positive / negative positions (sign as computed, P20)."""
+    T, N = positions.shape
+    pnl = np.zeros(T)
+    traded = np.zeros(T)
+    longs = np.zeros(T)
+    shorts = np.zeros(T)
+    for t in range(T):
+        p_sum = 0.0
+        tr = 0.0
+        lc = 0.0
+        sc = 0.0
+        for j in range(N):
+            p = positions[t, j]
+            r = returns[t, j]
+            if not np.isnan(r):
+                p_sum += p * r
+            prev = positions[t - 1, j] if t > 0 else 0.0
+            tr += abs(p - prev)
+            if p > 0.0:
+                lc += 1.0
+            elif p < 0.0:
+                sc += 1.0
+        pnl[t] = p_sum
+        traded[t] = tr
+        longs[t] = lc
+        shorts[t] = sc
+    return pnl, traded, longs, shorts
