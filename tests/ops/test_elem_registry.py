@@ -95,7 +95,8 @@ def _value(op: Operator, kind: ArgKind, name: str, default: Any, broadcast: bool
     return CONSTANTS.get((op.name, name), default)
 
 
-def _call(op: Operator, broadcast: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+def _args(op: Operator, broadcast: bool) -> tuple[list[Any], dict[str, Any]]:
+    """Arguments the way the evaluator passes them: positional up to the variadic param, then keywords."""
     positional: list[Any] = []
     keywords: dict[str, Any] = {}
     vi = op.variadic_index
@@ -112,17 +113,18 @@ def _call(op: Operator, broadcast: bool) -> tuple[np.ndarray, list[np.ndarray]]:
             k += p.kind in (ArgKind.SERIES, ArgKind.GROUP, ArgKind.VECTOR)
     if op.needs_context:
         keywords["ctx"] = EvalContext(shape=(24, 12), universe=np.arange(24 * 12).reshape(24, 12) % 3 > 0)
-    arrays = [a for a in [*positional, *keywords.values()] if isinstance(a, np.ndarray)]
-    return op.kernel(*positional, **keywords), arrays
+    return positional, keywords
 
 
 @pytest.mark.parametrize("broadcast", [False, True])
 @pytest.mark.parametrize("name", MINE)
 def test_kernel_contract(name: str, broadcast: bool, recwarn: pytest.WarningsRecorder) -> None:
     op = REGISTRY[name]
-    out, arrays = _call(op, broadcast)
+    positional, keywords = _args(op, broadcast)
+    arrays = [a for a in [*positional, *keywords.values()] if isinstance(a, np.ndarray)]
     before = [a.copy() for a in arrays]
-    out2, _ = _call(op, broadcast)  # deterministic
+    out = op.kernel(*positional, **keywords)
+    out2 = op.kernel(*positional, **keywords)  # deterministic
     assert out.shape == (24, 12)
     assert out.dtype == (np.int32 if op.output == FieldType.GROUP else np.float64)
     assert out.flags.c_contiguous and out.flags.writeable

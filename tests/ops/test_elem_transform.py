@@ -15,7 +15,7 @@ from test_elem_common import INF, NAN, assert_same, cellwise, check_fresh, elem_
 from alphamine.ops.elementwise.transform import bucket_boundaries
 
 
-def bucket(x: np.ndarray, range: str = "", buckets: str = "", skipBegin: bool = False,  # noqa: A002
+def bucket(x: np.ndarray, range: str = "", buckets: str = "", skipBegin: bool = False,
            skipEnd: bool = False, skipBoth: bool = False, NANGroup: bool = False) -> np.ndarray:
     return kernel("bucket")(np.asarray(x, dtype=np.float64), range, buckets, skipBegin, skipEnd, skipBoth,
                             NANGroup)
@@ -70,7 +70,9 @@ def _ref_code(v: float, b: list[float], skip_begin: bool, skip_end: bool, nan_gr
     return c - skip_begin
 
 
-@pytest.mark.parametrize("flags", [(False, False, False), (True, False, True), (False, True, False), (True, True, True)])
+@pytest.mark.parametrize(
+    "flags", [(False, False, False), (True, False, True), (False, True, False), (True, True, True)]
+)
 def test_bucket_matches_reference(flags: tuple[bool, bool, bool]) -> None:
     sb, se, ng = flags
     x = readonly(np.clip(elem_data(20), -3, 3))

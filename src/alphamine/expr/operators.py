@@ -8,6 +8,7 @@ for the global `REGISTRY`, importing the operator modules lazily and tolerating 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 from alphamine.expr.walk import DEFAULT_SYMBOLS
@@ -22,10 +23,8 @@ def default_operators() -> Operators:
     An import failure in an operator module (work in progress elsewhere) leaves whatever did
     register; the checker then reports UNKNOWN_OPERATOR rather than crashing.
     """
-    try:
+    with contextlib.suppress(Exception):
         import alphamine.ops  # noqa: F401
-    except Exception:  # pragma: no cover - depends on other modules' state
-        pass
     return REGISTRY
 
 

@@ -54,7 +54,9 @@ class ParseError(ValueError):
         self.line = self.span.line
         self.column = self.span.column
         self.expected = expected
-        super().__init__(f"line {self.line}, column {self.column}: {message}\n{caret(source, self.span)}")
+        detail = f"; expected {', '.join(expected)}" if expected and len(expected) <= 8 else ""
+        super().__init__(f"line {self.line}, column {self.column}: {message}{detail}\n"
+                         f"{caret(source, self.span)}")
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,11 @@ def unescape(body: str) -> str:
     return "".join(out)
 
 
-class _Args(list):  # type: ignore[type-arg]
+class _Args(list[Node]):
     """Marker for the `arguments` rule's result."""
 
 
-class _Builder(Transformer):  # type: ignore[type-arg]
+class _Builder(Transformer[Token, Any]):
     """Callbacks named after the grammar's aliases; children include every token (keep_all_tokens)."""
 
     def number(self, c: list[Any]) -> Node:
@@ -249,7 +251,7 @@ def _expected(names: set[str] | frozenset[str]) -> tuple[str, ...]:
 
 def _translate(e: UnexpectedInput, source: str) -> ParseError:
     if isinstance(e, UnexpectedCharacters):
-        pos = e.pos_in_stream
+        pos = e.pos_in_stream or 0
         ch = source[pos] if 0 <= pos < len(source) else ""
         if ch == '"':
             return ParseError("unterminated string", source, pos, len(source))
@@ -259,15 +261,14 @@ def _translate(e: UnexpectedInput, source: str) -> ParseError:
     if isinstance(e, UnexpectedToken):
         token = e.token
         expected = _expected(e.expected)
-        hint = f"; expected {', '.join(expected)}" if expected and len(expected) <= 8 else ""
         if token.type == "$END":
             pos = token.end_pos if token.end_pos is not None else len(source)
-            return ParseError(f"unexpected end of input{hint}", source, pos, pos, expected)
+            return ParseError("unexpected end of input", source, pos, pos, expected)
         pos = token.start_pos if token.start_pos is not None else 0
         end = token.end_pos if token.end_pos is not None else pos + 1
         if str(token.value) == "*" and source[pos - 1:pos] == "/":
             return ParseError("unterminated /* comment", source, pos - 1, len(source), expected)
-        return ParseError(f"unexpected {_describe_token(token)}{hint}", source, pos, end, expected)
+        return ParseError(f"unexpected {_describe_token(token)}", source, pos, end, expected)
     if isinstance(e, UnexpectedEOF):  # pragma: no cover - LALR reports UnexpectedToken($END)
         return ParseError("unexpected end of input", source, len(source), len(source))
     return ParseError(str(e), source, 0)  # pragma: no cover

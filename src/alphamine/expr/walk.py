@@ -12,7 +12,8 @@ Program -> assignments then result; literals and Name have no children.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace as _dc_replace
+from dataclasses import dataclass
+from dataclasses import replace as _dc_replace
 from typing import Any
 
 from alphamine.expr.ast import (
@@ -118,7 +119,7 @@ def replace(node: Node, target: Path | Callable[[Node], bool], new: Node | Calla
     every matching node is replaced, top-down, without descending into a replaced sub-tree. `new` is
     the replacement node or a function of the replaced node. Raises IndexError for a bad path.
     """
-    make: Callable[[Node], Node] = new if callable(new) else (lambda _old: new)  # type: ignore[assignment]
+    make: Callable[[Node], Node] = new if callable(new) else (lambda _old: new)
     if isinstance(target, tuple):
         return _replace_at(node, target, make)
     pred = target

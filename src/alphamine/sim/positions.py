@@ -118,12 +118,16 @@ def build_weights(
     truncation: float,
     max_rounds: int,
     tolerance: float,
+    zero_tolerance: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps 4-7 per day: universe mask, neutralize, scale to Σ|w| = 1, iterated truncation (P19).
 
     Members of a day = in the universe, alpha not NaN/inf and (when neutralizing) a group code >= 0.
     Truncation rounds clip |w| at `truncation`, re-neutralize over the same members and re-scale, until
     max|w| <= truncation·(1 + tolerance) or `max_rounds` rounds; the last round is not clipped again.
+    A day whose Σ|w| after neutralization is <= `zero_tolerance` x Σ|alpha| before it has no positions:
+    this is "Σ|w| = 0" of P19 up to floating-point residue (a constant alpha minus its own mean, or a
+    regression with as many columns as members, leaves ~1e-17 noise that scaling would blow up).
     Returns (weights (T, N), rounds used per day (T,) int64).
     """
     T, N = alpha.shape
@@ -152,12 +156,16 @@ def build_weights(
         if not any_member:
             continue
         st = styles[t]
-        _project_row(x, members, codes[t], st, neutralize, sums, counts, sd)
+        before = 0.0
+        for j in range(N):
+            before += abs(x[j])
+        if neutralize:
+            _project_row(x, members, codes[t], st, True, sums, counts, sd)
         gross = 0.0
         for j in range(N):
             if members[j]:
                 gross += abs(x[j])
-        if not (gross > 0.0) or not np.isfinite(gross):
+        if not (gross > zero_tolerance * before) or not np.isfinite(gross):
             continue
         for j in range(N):
             x[j] = x[j] / gross if members[j] else 0.0
@@ -175,13 +183,17 @@ def build_weights(
                         x[j] = truncation
                     elif x[j] < -truncation:
                         x[j] = -truncation
-                _project_row(x, members, codes[t], st, neutralize, sums, counts, sd)
+                before = 0.0
+                for j in range(N):
+                    before += abs(x[j])
+                if neutralize:
+                    _project_row(x, members, codes[t], st, True, sums, counts, sd)
                 gross = 0.0
                 for j in range(N):
                     if members[j]:
                         gross += abs(x[j])
                 r += 1
-                if not (gross > 0.0):
+                if not (gross > zero_tolerance * before):
                     for j in range(N):
                         x[j] = 0.0
                     break

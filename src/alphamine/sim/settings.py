@@ -20,6 +20,7 @@ HALF_BOOK = BOOK_SIZE / 2  # returns and drawdown are measured on $10M
 TRADING_DAYS = 252
 TRUNCATION_MAX_ROUNDS = 20
 TRUNCATION_TOLERANCE = 1e-9
+NEUTRALIZED_ZERO_TOLERANCE = 1e-9  # Σ|w| after / before neutralization at or below this: no book that day
 
 
 class Neutralization(StrEnum):

@@ -22,6 +22,7 @@ from alphamine.sim.positions import apply_max_trade, build_weights, daily_book, 
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
+    NEUTRALIZED_ZERO_TOLERANCE,
     TRUNCATION_MAX_ROUNDS,
     TRUNCATION_TOLERANCE,
     CheckProfile,
@@ -198,7 +199,15 @@ def compute_weights(
     decayed = decay_alpha(alpha, s.decay) if s.decay > 1 else alpha
     codes, styles, neutralize = neutralization_inputs(panel, s, ev, universe)
     return build_weights(
-        decayed, universe, codes, styles, neutralize, float(s.truncation), TRUNCATION_MAX_ROUNDS, TRUNCATION_TOLERANCE
+        decayed,
+        universe,
+        codes,
+        styles,
+        neutralize,
+        float(s.truncation),
+        TRUNCATION_MAX_ROUNDS,
+        TRUNCATION_TOLERANCE,
+        NEUTRALIZED_ZERO_TOLERANCE,
     )
 
 

@@ -148,8 +148,9 @@ def regression_neut(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 @op("regression_proj", CS, [_x("y"), _x("x")], unit_rule="first", assumptions=_REG_ASSUME)
 def regression_proj(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Fitted value a + b·x of the day's cross-sectional OLS of y on x with intercept (see
-    regression_neut for the pair rule); regression_neut + regression_proj = y."""
+    """Fitted value a + b·x of the day's cross-sectional OLS of y on x with intercept, fitted over the
+    instruments where both are non-NaN; regression_neut + regression_proj = y. NaN where y or x is NaN;
+    NaN for the whole row when x is constant over the pairs (including a single pair)."""
     return K.pair_stat(y, x, None, K.RPROJ)
 
 
@@ -167,6 +168,6 @@ def vector_neut(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @op("vector_proj", CS, [_x(), _x("y")], unit_rule="first", assumptions=_VEC_ASSUME)
 def vector_proj(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(x·y / y·y)·y per day: the projection of x on y (vector_neut + vector_proj = x); pair and NaN
-    rules as vector_neut."""
+    """(x·y / y·y)·y per day: the projection of x on y (vector_neut + vector_proj = x). Dot products run
+    over the instruments where both are non-NaN; NaN where either is NaN; y·y = 0 -> NaN."""
     return K.pair_stat(x, y, None, K.VPROJ)

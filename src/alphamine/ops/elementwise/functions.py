@@ -69,28 +69,29 @@ def sigmoid_kernel(x: np.ndarray) -> np.ndarray:
 reg("sqrt", A, X, ufunc_unary(np.sqrt), "Square root; NaN for x < 0 (use signed_power(x, 0.5) to keep "
     "the sign); sqrt(inf) = inf.", unit_rule="combine")
 reg("log", A, X, ufunc_unary(np.log), "Natural logarithm: log(0) = −inf, log(x<0) = NaN, log(inf) = inf.")
-reg("exp", A, X, ufunc_unary(np.exp), "e^x; overflows to inf (exp(−inf) = 0).")
+reg("exp", A, X, ufunc_unary(np.exp), "e^x; overflows to inf (exp(−inf) = 0); NaN → NaN.")
 reg(
     "s_log_1p",
     A,
     X,
     s_log_1p_kernel,
-    "sign(x) · log(1 + |x|): a sign-preserving log squashing; s_log_1p(0) = 0, ±inf → ±inf.",
+    "sign(x) · log(1 + |x|): a sign-preserving log squashing; s_log_1p(0) = 0, ±inf → ±inf, NaN → NaN.",
     assumptions=("s_log_1p = sign(x)·log(1+|x|) (unbounded), although one description calls ±1 asymptotes.",),
 )
-reg("tanh", A, X, ufunc_unary(np.tanh), "Hyperbolic tangent, in [−1, 1]; tanh(±inf) = ±1.")
-reg("sigmoid", A, X, sigmoid_kernel, "1 / (1 + exp(−x)), in [0, 1]; sigmoid(−inf) = 0, sigmoid(inf) = 1.")
-reg("arc_tan", A, X, ufunc_unary(np.arctan), "Inverse tangent, in (−π/2, π/2); arc_tan(±inf) = ±π/2.")
+reg("tanh", A, X, ufunc_unary(np.tanh), "Hyperbolic tangent, in [−1, 1]; tanh(±inf) = ±1, NaN → NaN.")
+reg("sigmoid", A, X, sigmoid_kernel, "1 / (1 + exp(−x)), in [0, 1]; sigmoid(−inf) = 0, sigmoid(inf) = 1, NaN → NaN.")
+reg("arc_tan", A, X, ufunc_unary(np.arctan), "Inverse tangent, in (−π/2, π/2); arc_tan(±inf) = ±π/2; NaN → NaN.")
 reg("arc_sin", A, X, ufunc_unary(np.arcsin), "Inverse sine for −1 ≤ x ≤ 1, NaN outside.")
 reg("arc_cos", A, X, ufunc_unary(np.arccos), "Inverse cosine for −1 ≤ x ≤ 1, NaN outside.")
-reg("floor", A, X, ufunc_unary(np.floor), "Largest integer ≤ x; ±inf stay ±inf.", unit_rule="first")
-reg("ceiling", A, X, ufunc_unary(np.ceil), "Smallest integer ≥ x; ±inf stay ±inf.", unit_rule="first")
+reg("floor", A, X, ufunc_unary(np.floor), "Largest integer ≤ x; ±inf stay ±inf; NaN → NaN.", unit_rule="first")
+reg("ceiling", A, X, ufunc_unary(np.ceil), "Smallest integer ≥ x; ±inf stay ±inf; NaN → NaN.", unit_rule="first")
 reg(
     "round",
     A,
     X,
     round_kernel,
-    "Nearest integer; ties (x.5) round half away from zero (round(2.5) = 3, round(−2.5) = −3).",
+    "Nearest integer; ties (x.5) round half away from zero (round(2.5) = 3, round(−2.5) = −3); "
+    "±inf stay ±inf; NaN → NaN.",
     unit_rule="first",
     assumptions=("round: ties round half away from zero (C round()); BRAIN only says 'closest integer'.",),
 )
@@ -100,7 +101,8 @@ reg(
     (series("x"), number("f", 1.0, "the step; > 0")),
     round_down_kernel,
     "Greatest multiple of f that is ≤ x: f·floor(x/f) (round_down(2.5) = 2, round_down(-2.5) = -3). "
-    "Quotients within 1e-9 (relative) of an integer count as that integer. f ≤ 0 is an error.",
+    "Quotients within 1e-9 (relative) of an integer count as that integer. NaN → NaN, ±inf stay ±inf; "
+    "f ≤ 0 is an error.",
     unit_rule="first",
     assumptions=("round_down: 'less than input' read as ≤ (an exact multiple maps to itself); floor also for "
                  "negative x; x/f within 1e-9 of an integer snaps to it.",),
@@ -112,7 +114,7 @@ reg(
     X,
     fraction_kernel,
     "x minus its integer part truncated toward zero, keeping the sign: fraction(3.7) = 0.7, "
-    "fraction(−3.7) = −0.7; fraction(±inf) = ±0 (C modf).",
+    "fraction(−3.7) = −0.7; fraction(±inf) = ±0 (C modf); NaN → NaN.",
     assumptions=("fraction(x) = x − trunc(x) (sign kept; 'removes the whole number part ... with sign'); "
                  "±inf → ±0 as C modf does.",),
 )

@@ -145,7 +145,7 @@ reg(
     (Param("x", ArgKind.GROUP),),
     densify_kernel,
     "Renumber a grouping per day: the distinct non-negative codes present that day, in ascending order, "
-    "become 0..n−1; negative codes (no group) stay −1.",
+    "become 0..n−1; negative codes (no group, the GROUP counterpart of NaN) stay −1.",
     output=FieldType.GROUP,
     assumptions=("densify numbers the codes of each day separately, in ascending code order.",),
     examples=('group_zscore(x, densify(bucket(rank(assets), range="0.05,1,0.05")))',),

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 
-from alphamine.ops.elementwise._util import IGNORE_ALL, new_out, reg
+from alphamine.ops.elementwise._util import reg
 from alphamine.ops.registry import ArgKind, Category, Param, UnitRule
 
 V = Category.VECTOR
@@ -22,185 +23,148 @@ def _check(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"vector operators need a (T, N, K) input, got shape {x.shape}")
-    return x
+    return np.ascontiguousarray(x, dtype=np.float64)
 
 
-def _count(x: np.ndarray) -> np.ndarray:
-    return np.count_nonzero(~np.isnan(x), axis=2)
+# Reduction codes of `_reduce` (one compiled kernel serves every vec_* operator).
+COUNT, SUM, AVG, MAX, MIN, RANGE, STD, IR, SKEW, KURT, NORM, POWERSUM, CHOOSE, PERCENTAGE = range(14)
 
 
-def _sum(x: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
-    n = _count(x) if n is None else n
-    out = new_out(x.shape[:2])
-    np.sum(np.where(np.isnan(x), 0.0, x), axis=2, out=out)
-    np.copyto(out, np.nan, where=n == 0)
+@numba.njit(cache=True, nogil=True)
+def _reduce(x: np.ndarray, op: int, param: float) -> np.ndarray:  # pragma: no cover - compiled
+    T, N, K = x.shape
+    out = np.empty((T, N))
+    buf = np.empty(K)
+    for t in range(T):
+        for i in range(N):
+            n = 0
+            for k in range(K):
+                a = x[t, i, k]
+                if not np.isnan(a):
+                    buf[n] = a
+                    n += 1
+            if op == COUNT:
+                out[t, i] = n
+                continue
+            if n == 0:
+                out[t, i] = np.nan
+                continue
+            if op == CHOOSE:
+                j = int(param)
+                out[t, i] = buf[j] if j < n else np.nan
+                continue
+            if op == PERCENTAGE:
+                if n > 32:
+                    buf[:n] = np.sort(buf[:n])
+                else:  # insertion sort in place: no allocation for the usual short vectors
+                    for k in range(1, n):
+                        a = buf[k]
+                        j = k - 1
+                        while j >= 0 and buf[j] > a:
+                            buf[j + 1] = buf[j]
+                            j -= 1
+                        buf[j + 1] = a
+                v = buf
+                pos = param * (n - 1)
+                lo = int(np.floor(pos))
+                hi = min(lo + 1, n - 1)
+                w = pos - lo
+                out[t, i] = v[lo] + w * (v[hi] - v[lo]) if w > 0 else v[lo]
+                continue
+            if MAX <= op <= RANGE:  # the three codes are consecutive
+                hi_v = buf[0]
+                lo_v = buf[0]
+                for k in range(1, n):
+                    hi_v = max(hi_v, buf[k])
+                    lo_v = min(lo_v, buf[k])
+                out[t, i] = hi_v if op == MAX else lo_v if op == MIN else hi_v - lo_v
+                continue
+            s = 0.0
+            if op == NORM:
+                for k in range(n):
+                    s += abs(buf[k])
+                out[t, i] = s
+                continue
+            if op == POWERSUM:
+                for k in range(n):
+                    s += buf[k] ** param
+                out[t, i] = s
+                continue
+            for k in range(n):
+                s += buf[k]
+            if op == SUM:
+                out[t, i] = s
+                continue
+            mean = s / n
+            if op == AVG:
+                out[t, i] = mean
+                continue
+            m2 = 0.0
+            m3 = 0.0
+            m4 = 0.0
+            for k in range(n):
+                d = buf[k] - mean
+                m2 += d * d
+                m3 += d * d * d
+                m4 += d * d * d * d
+            m2 /= n
+            m3 /= n
+            m4 /= n
+            if op == STD:
+                out[t, i] = np.sqrt(m2)
+            elif m2 == 0.0:
+                out[t, i] = np.nan  # zero denominator (P8)
+            elif op == IR:
+                out[t, i] = mean / np.sqrt(m2)
+            elif op == SKEW:
+                out[t, i] = m3 / m2**1.5
+            else:  # KURT
+                out[t, i] = m4 / (m2 * m2) - 3.0
     return out
 
 
-def _central_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, n, deviations with NaN → 0) for each cell."""
-    n = _count(x)
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        mean = _sum(x, n) / n
-        dev = x - mean[:, :, None]
-    np.copyto(dev, 0.0, where=np.isnan(x))  # padding only: an inf element still poisons the moments
-    return mean, n, dev
+def _kernel(op: int) -> Callable[[np.ndarray], np.ndarray]:
+    def kernel(x: np.ndarray) -> np.ndarray:
+        return _reduce(_check(x), op, 0.0)
 
-
-def _moment(dev: np.ndarray, n: np.ndarray, k: int) -> np.ndarray:
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        return np.sum(dev**k, axis=2) / n
-
-
-def vec_count_kernel(x: np.ndarray) -> np.ndarray:
-    out = new_out(x.shape[:2])
-    out[...] = _count(_check(x))
-    return out
-
-
-def vec_sum_kernel(x: np.ndarray) -> np.ndarray:
-    return _sum(_check(x))
-
-
-def vec_avg_kernel(x: np.ndarray) -> np.ndarray:
-    x = _check(x)
-    n = _count(x)
-    out = _sum(x, n)
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        np.divide(out, n, out=out)
-    return out
-
-
-def _fold(ufunc: np.ufunc, x: np.ndarray) -> np.ndarray:
-    out = np.full(x.shape[:2], np.nan)
-    if x.shape[2]:
-        ufunc.reduce(x, axis=2, out=out)  # fmax/fmin skip NaN; all-NaN → NaN without warnings
-    return out
-
-
-def vec_max_kernel(x: np.ndarray) -> np.ndarray:
-    return _fold(np.fmax, _check(x))
-
-
-def vec_min_kernel(x: np.ndarray) -> np.ndarray:
-    return _fold(np.fmin, _check(x))
-
-
-def vec_range_kernel(x: np.ndarray) -> np.ndarray:
-    x = _check(x)
-    out = _fold(np.fmax, x)
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        np.subtract(out, _fold(np.fmin, x), out=out)
-    return out
-
-
-def vec_stddev_kernel(x: np.ndarray) -> np.ndarray:
-    _mean, n, dev = _central_moments(_check(x))
-    out = _moment(dev, n, 2)
-    np.sqrt(out, out=out)
-    return out
-
-
-def vec_ir_kernel(x: np.ndarray) -> np.ndarray:
-    mean, n, dev = _central_moments(_check(x))
-    std = np.sqrt(_moment(dev, n, 2))
-    out = new_out(mean.shape)
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        np.divide(mean, std, out=out)
-    np.copyto(out, np.nan, where=std == 0)
-    return out
-
-
-def _standardized(x: np.ndarray, k: int) -> np.ndarray:
-    _mean, n, dev = _central_moments(_check(x))
-    m2 = _moment(dev, n, 2)
-    out = _moment(dev, n, k)
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        np.divide(out, m2 ** (k / 2), out=out)
-    np.copyto(out, np.nan, where=m2 == 0)
-    return out
-
-
-def vec_skewness_kernel(x: np.ndarray) -> np.ndarray:
-    return _standardized(x, 3)
-
-
-def vec_kurtosis_kernel(x: np.ndarray) -> np.ndarray:
-    out = _standardized(x, 4)
-    np.subtract(out, 3.0, out=out)
-    return out
-
-
-def vec_norm_kernel(x: np.ndarray) -> np.ndarray:
-    return _sum(np.abs(_check(x)))
+    return kernel
 
 
 def vec_powersum_kernel(x: np.ndarray, constant: float = 2.0) -> np.ndarray:
-    x = _check(x)
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        powered = np.power(x, constant)
-    powered[np.isnan(x)] = 0.0  # padding adds nothing (IEEE pow(NaN, 0) = 1); NaN from pow(−1, 0.5) counts
-    out = new_out(x.shape[:2])
-    np.sum(powered, axis=2, out=out)
-    np.copyto(out, np.nan, where=_count(x) == 0)
-    return out
+    return _reduce(_check(x), POWERSUM, float(constant))
 
 
 def vec_percentage_kernel(x: np.ndarray, percentage: float = 0.5) -> np.ndarray:
     if not 0.0 <= percentage <= 1.0:
         raise ValueError(f"vec_percentage: percentage must be in [0, 1], got {percentage}")
-    x = _check(x)
-    out = np.full(x.shape[:2], np.nan)
-    if x.shape[2] == 0:
-        return out
-    s = np.sort(x, axis=2)  # NaN sorts last
-    n = _count(x)
-    pos = percentage * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-    v_lo = np.take_along_axis(s, lo[:, :, None], axis=2)[:, :, 0]
-    v_hi = np.take_along_axis(s, hi[:, :, None], axis=2)[:, :, 0]
-    w = pos - lo
-    with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
-        res = np.where(w > 0, v_lo + w * (v_hi - v_lo), v_lo)
-    np.copyto(out, res, where=n > 0)
-    return out
+    return _reduce(_check(x), PERCENTAGE, float(percentage))
 
 
 def vec_choose_kernel(x: np.ndarray, nth: int = 0) -> np.ndarray:
     if nth < 0:
         raise ValueError(f"vec_choose: nth must be >= 0, got {nth}")
-    x = _check(x)
-    out = np.full(x.shape[:2], np.nan)
-    if x.shape[2] == 0:
-        return out
-    valid = ~np.isnan(x)
-    hit = valid & (np.cumsum(valid, axis=2) == nth + 1)
-    idx = np.argmax(hit, axis=2)
-    picked = np.take_along_axis(x, idx[:, :, None], axis=2)[:, :, 0]
-    np.copyto(out, picked, where=hit.any(axis=2))
-    return out
+    return _reduce(_check(x), CHOOSE, float(nth))
 
 
 _SIMPLE: tuple[tuple[str, Callable[..., np.ndarray], str, UnitRule], ...] = (
-    ("vec_avg", vec_avg_kernel, "Mean of the vector's valid elements.", "first"),
-    ("vec_sum", vec_sum_kernel, "Sum of the vector's valid elements; empty vector → NaN (not 0).", "first"),
-    ("vec_count", vec_count_kernel, "Number of valid (non-NaN) elements; empty vector → 0.", "dimensionless"),
-    ("vec_max", vec_max_kernel, "Largest valid element.", "first"),
-    ("vec_min", vec_min_kernel, "Smallest valid element.", "first"),
-    ("vec_range", vec_range_kernel, "vec_max − vec_min (0 for one element).", "first"),
-    ("vec_stddev", vec_stddev_kernel, "Population standard deviation (ddof 0); one element → 0.", "first"),
-    ("vec_ir", vec_ir_kernel, "vec_avg / vec_stddev; NaN when the std is 0 (P8).", "dimensionless"),
-    ("vec_skewness", vec_skewness_kernel, "Population skewness m3 / m2^1.5; NaN when m2 = 0.", "dimensionless"),
-    ("vec_kurtosis", vec_kurtosis_kernel, "Excess kurtosis m4 / m2² − 3 (population moments); NaN when m2 = 0.",
+    ("vec_avg", _kernel(AVG), "Mean of the vector's valid elements.", "first"),
+    ("vec_sum", _kernel(SUM), "Sum of the vector's valid elements; empty vector → NaN (not 0).", "first"),
+    ("vec_count", _kernel(COUNT), "Number of valid (non-NaN) elements; empty vector → 0.", "dimensionless"),
+    ("vec_max", _kernel(MAX), "Largest valid element.", "first"),
+    ("vec_min", _kernel(MIN), "Smallest valid element.", "first"),
+    ("vec_range", _kernel(RANGE), "vec_max − vec_min (0 for one element).", "first"),
+    ("vec_stddev", _kernel(STD), "Population standard deviation (ddof 0); one element → 0.", "first"),
+    ("vec_ir", _kernel(IR), "vec_avg / vec_stddev; NaN when the std is 0 (P8).", "dimensionless"),
+    ("vec_skewness", _kernel(SKEW), "Population skewness m3 / m2^1.5; NaN when m2 = 0.", "dimensionless"),
+    ("vec_kurtosis", _kernel(KURT), "Excess kurtosis m4 / m2² − 3 (population moments); NaN when m2 = 0.",
      "dimensionless"),
-    ("vec_norm", vec_norm_kernel, "Σ|x| over the valid elements; empty vector → NaN.", "first"),
+    ("vec_norm", _kernel(NORM), "Σ|x| over the valid elements; empty vector → NaN.", "first"),
 )
 _EMPTY = ("vec_*: NaN elements are skipped; an empty vector gives NaN (vec_sum and vec_norm too, not 0) "
           "except vec_count = 0.",)
 
-for _name, _kernel, _doc, _unit in _SIMPLE:
-    reg(_name, V, _X, _kernel, _doc + " Empty vector → " + ("0." if _name == "vec_count" else "NaN."),
+for _name, _fn, _doc, _unit in _SIMPLE:
+    reg(_name, V, _X, _fn, _doc + " Empty vector → " + ("0." if _name == "vec_count" else "NaN."),
         unit_rule=_unit, assumptions=_EMPTY if _name in ("vec_sum", "vec_count", "vec_norm") else (),
         examples=(f"{_name}(x)",))
 
@@ -219,7 +183,8 @@ reg(
     V,
     (*_X, Param("constant", ArgKind.NUMBER, default=2.0, doc="the exponent")),
     vec_powersum_kernel,
-    "Σ x^constant over the valid elements (IEEE pow per element). Empty vector → NaN.",
+    "Σ x^constant over the valid elements (IEEE pow per element, so a negative element with a fractional "
+    "constant makes the sum NaN). Empty vector → NaN.",
     unit_rule="combine",
 )
 reg(

@@ -89,7 +89,7 @@ def moments_kernel(x, d, stat, k):
     """Rolling statistic `stat` (STAT_*) over windows of d rows; rows t < d-1 are NaN (P3)."""
     T, N = x.shape
     out = np.empty((T, N), dtype=np.float64)
-    hi = stat == STAT_SKEW or stat == STAT_KURT or (stat == STAT_MOMENT and k >= 3)
+    hi = stat in (STAT_SKEW, STAT_KURT) or (stat == STAT_MOMENT and k >= 3)
     cnt = np.zeros(N, dtype=np.int64)  # non-NaN values in the window (±inf included)
     npi = np.zeros(N, dtype=np.int64)
     nni = np.zeros(N, dtype=np.int64)
@@ -103,6 +103,8 @@ def moments_kernel(x, d, stat, k):
     last_row = np.full(N, _FAR, dtype=np.int64)  # row of the last finite value
     run_val = np.full(N, np.nan)
     period = max(2 * d, 32)
+    spread = stat not in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF)
+    drift = 1.0 if hi else 16.0  # largest (mean − anchor)² / variance tolerated before re-anchoring
     for t in range(T):
         lo = t - d + 1
         for j in range(N):
@@ -158,6 +160,9 @@ def moments_kernel(x, d, stat, k):
                         run_val[j] = v
                     last_row[j] = t
             since[j] += 1
+            nf = cnt[j] - npi[j] - nni[j]
+            if spread and nf >= 2 and (1.0 + drift) * s1[j] * s1[j] > drift * nf * s2[j]:
+                dirty = True  # the anchor is far from the mean relative to the spread: re-anchor
             if dirty or since[j] >= period:
                 _recompute(x, t, d, j, a, s1, s2, s3, s4)
                 since[j] = 0
@@ -169,7 +174,7 @@ def moments_kernel(x, d, stat, k):
                 out[t, j] = np.nan
                 continue
             nf = n - npi[j] - nni[j]
-            if stat == STAT_SUM or stat == STAT_MEAN or stat == STAT_AV_DIFF:
+            if stat in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF):
                 if npi[j] > 0 and nni[j] > 0:
                     m = np.nan
                 elif npi[j] > 0:

@@ -39,7 +39,7 @@ def multi_kernel(a, b, c, d, stat):
     """Rolling `stat` (MULTI_*) of the rows where a, b (and c for the three-series stats) are all non-NaN."""
     T, N = a.shape
     out = np.empty((T, N), dtype=np.float64)
-    three = stat == MULTI_TRIPLE or stat == MULTI_PARTIAL
+    three = stat in (MULTI_TRIPLE, MULTI_PARTIAL)
     ba = np.empty(d)
     bb = np.empty(d)
     bc = np.empty(d)

@@ -168,6 +168,9 @@ def pairs_kernel(y, x, d, lag, stat):
                         run_y[j] = vy
                     last_row[j] = t
             since[j] += 1
+            nf = cnt[j] - ninf[j]
+            if nf >= 2 and (17.0 * sx[j] * sx[j] > 16.0 * nf * sxx[j] or 17.0 * sy[j] * sy[j] > 16.0 * nf * syy[j]):
+                dirty = True  # an anchor is far from its mean relative to the spread: re-anchor
             if dirty or since[j] >= period:
                 _recompute(y, x, t, d, lag, j, ay, ax, sy, sx, syy, sxx, sxy)
                 since[j] = 0

@@ -125,9 +125,7 @@ def product_kernel(x, d):
                     o = x[t - d, j]
                     if o == o:
                         cnt[j] -= 1
-                if t < d - 1:
-                    out[t, j] = np.nan
-                elif cnt[j] == 0:
+                if t < d - 1 or cnt[j] == 0:
                     out[t, j] = np.nan
                 elif t == s1 - 1 and s1 - s0 == d:
                     out[t, j] = pre[j]

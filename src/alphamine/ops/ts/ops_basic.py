@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from alphamine.ops.ts import kernels_decay as kd
 from alphamine.ops.ts import kernels_moments as km
 from alphamine.ops.ts import kernels_window as kw
 
