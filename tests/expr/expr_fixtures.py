@@ -13,7 +13,7 @@ from alphamine.ops.registry import ArgKind, Category, Operator, Param, lookback_
 
 # Deterministic hypothesis settings used by every property test in this folder (decorator, not a
 # global profile, so other folders' tests are unaffected).
-PROPERTY = settings(derandomize=True, max_examples=200, deadline=None, database=None,
+PROPERTY = settings(derandomize=True, max_examples=120, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 S, G, V = ArgKind.SERIES, ArgKind.GROUP, ArgKind.VECTOR

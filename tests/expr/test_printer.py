@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from expr_fixtures import OPS
 
 from alphamine.expr import (
     Binary,
@@ -22,8 +23,6 @@ from alphamine.expr import (
     to_source,
 )
 from alphamine.expr.printer import format_number
-
-from expr_fixtures import OPS
 
 a, b, c, x = (Name(n) for n in "abcx")
 

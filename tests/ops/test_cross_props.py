@@ -164,10 +164,20 @@ def test_scale_gives_unit_book(x: np.ndarray, s: float) -> None:
             assert np.abs(out[t, ok]).sum() == pytest.approx(s, rel=1e-9)
 
 
-@PROP
-@given(seed=st.integers(0, 10_000), name=st.sampled_from(NAMES), s=st.integers(0, 9))
-def test_rows_never_mix(seed: int, name: str, s: int) -> None:
-    """Changing row s changes no other row (group_backfill: no earlier row, i.e. no look-ahead)."""
+def _partition(codes: np.ndarray) -> list[list[int]]:
+    """A row's grouping as label-free equivalence classes (plus the no-group cells)."""
+    classes: dict[int, list[int]] = {}
+    for i, c in enumerate(codes.tolist()):
+        classes.setdefault(c if c >= 0 else -1 - i, []).append(i)
+    return sorted(classes.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), s=st.integers(0, 9))
+def test_rows_never_mix(name: str, seed: int, s: int) -> None:
+    """Changing row s changes no other row (group_backfill: no earlier row, i.e. no look-ahead). Group
+    outputs are compared as partitions: their labels are dense over the whole panel."""
     op = REGISTRY[name]
     x, y, g, g2 = _inputs(seed % 7, T=10, N=8)
     base = _call(op, x, y, g, g2)
@@ -176,8 +186,12 @@ def test_rows_never_mix(seed: int, name: str, s: int) -> None:
     x2[s] = np.round(rng.standard_normal(x.shape[1]) * 3, 1)
     x2[s, rng.random(x.shape[1]) < 0.3] = np.nan
     y2[s] = rng.standard_normal(x.shape[1])
-    ga[s] = rng.integers(-1, 4, x.shape[1])
-    gb[s] = rng.integers(-1, 4, x.shape[1])
+    ga[s] = rng.integers(-1, 6, x.shape[1])
+    gb[s] = rng.integers(-1, 6, x.shape[1])
     out = _call(op, x2, y2, ga, gb)
     other = np.arange(x.shape[0]) < s if op.time_series else np.arange(x.shape[0]) != s
-    np.testing.assert_array_equal(out[other], base[other])
+    if op.output == FieldType.GROUP:
+        for t in np.flatnonzero(other):
+            assert _partition(out[t]) == _partition(base[t])
+    else:
+        np.testing.assert_array_equal(out[other], base[other])

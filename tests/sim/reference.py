@@ -34,7 +34,9 @@ def ref_decay(A: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _neutralize(values: dict[int, float], codes: np.ndarray, styles: np.ndarray | None, neutralize: bool) -> dict[int, float]:
+def _neutralize(
+    values: dict[int, float], codes: np.ndarray, styles: np.ndarray | None, neutralize: bool
+) -> dict[int, float]:
     if not neutralize:
         return dict(values)
     names = sorted(values)

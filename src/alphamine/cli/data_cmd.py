@@ -198,8 +198,9 @@ def fields(
         typer.echo(json.dumps([fi.to_json() for fi in infos], indent=2))
         return
     table = Table(title=f"{len(infos)} fields of {panel.name or 'panel'}")
-    for col in ("id", "type", "dataset", "category", "unit", "coverage", "dateCoverage", "description"):
-        table.add_column(col, overflow="fold")
+    for col in ("id", "type", "dataset", "category", "unit", "coverage", "dateCoverage"):
+        table.add_column(col, no_wrap=col != "id", overflow="fold")
+    table.add_column("description", ratio=1, min_width=24)
     for fi in infos:
         desc = ("[approximate] " if fi.approximate else "") + fi.description
         table.add_row(

@@ -153,9 +153,9 @@ def join_point_in_time(
     idx = np.full((T, N), -1, dtype=np.int64)
     np.maximum.at(idx, (row[rec], col[rec]), np.arange(rec.size))  # same day: the later period wins
     idx = np.maximum.accumulate(idx, axis=0)
-    has = idx >= 0
-    src = rec[np.where(has, idx, 0)]
-    return {c: np.where(has, values[c][src], np.nan) for c in value_cols}
+    # one gather per column; index len(table) is a NaN sentinel for "no report yet"
+    src = np.where(idx >= 0, rec[np.maximum(idx, 0)], len(table))
+    return {c: np.append(values[c], np.nan).take(src) for c in value_cols}
 
 
 def load_fundamentals(

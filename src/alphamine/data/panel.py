@@ -13,7 +13,7 @@ Contract (ARCHITECTURE.md "Arrays, not frames, inside"):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -71,7 +71,7 @@ class Panel:
         group_labels: Mapping[str, Iterable[str]] | None = None,
         name: str = "",
         *,
-        trust_catalogue: bool = False,
+        trust_catalogue: bool | Collection[str] = False,
     ) -> None:
         d = np.asarray(dates).astype("datetime64[D]")
         inst = np.asarray([str(x) for x in instruments], dtype=object)
@@ -208,8 +208,14 @@ class Panel:
         catalogue: Mapping[str, FieldInfo] | None = None,
         group_labels: Mapping[str, Iterable[str]] | None = None,
     ) -> Panel:
-        """A new Panel with fields added (or replaced when the name exists with the same type)."""
+        """A new Panel with fields added (or replaced when the name exists with the same type).
+
+        Coverage is recomputed only for the fields named here (all of them when `close`, the coverage
+        denominator, is replaced)."""
+        changed = {*(matrices or {}), *(groups or {}), *(vectors or {}), *(universes or {}), *(catalogue or {})}
+        keep = () if "close" in (matrices or {}) else tuple(k for k in self._catalogue if k not in changed)
         return self.replace(
+            trust_catalogue=keep,
             matrices={**self.matrices, **(matrices or {})},
             groups={**self.groups, **(groups or {})},
             vectors={**self.vectors, **(vectors or {})},
@@ -300,9 +306,13 @@ class Panel:
             return ~np.isnan(self.matrices["close"])
         return None
 
-    def _build_catalogue(self, given: Mapping[str, FieldInfo], trust: bool = False) -> dict[str, FieldInfo]:
-        """Coverage is recomputed from the arrays, except with `trust`: then a given entry of the right
-        type is kept as is, so that opening a memory-mapped cache does not read every array."""
+    def _build_catalogue(
+        self, given: Mapping[str, FieldInfo], trust: bool | Collection[str] = False
+    ) -> dict[str, FieldInfo]:
+        """Coverage is recomputed from the arrays, except for trusted names (`trust=True`: all): then a
+        given entry of the right type is kept as is, so that opening a memory-mapped cache does not read
+        every array and `with_fields` does not rescan the fields it leaves alone."""
+        trusted = (lambda _n: True) if trust is True else frozenset(trust or ()).__contains__
         denom_cache: list[np.ndarray] = []
 
         def denom() -> np.ndarray:
@@ -327,7 +337,7 @@ class Panel:
             name: str, ftype: FieldType, present: Callable[[], np.ndarray], **defaults: Any
         ) -> FieldInfo:
             base = given.get(name)
-            if trust and base is not None and base.type == ftype and base.name == name:
+            if base is not None and base.type == ftype and base.name == name and trusted(name):
                 return base
             c, dc = cov(present())
             if base is not None and base.type == ftype:

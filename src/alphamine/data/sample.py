@@ -2,6 +2,12 @@
 
 The files live in ``alphamine/data/sample/`` (see its README.md for provenance, licenses and quirks).
 The panel is built once per process (``functools.cache``) and is immutable, so sharing it is safe.
+It is also saved once per machine as a memory-mapped cache (`alphamine.data.cache`) under
+``$ALPHAMINE_CACHE_DIR``, else ``$XDG_CACHE_HOME/alphamine``, else ``~/.cache/alphamine``; later
+processes open it in milliseconds and share its pages. The cache key hashes the bundled files and the
+source of the data-layer modules, so a code change can never serve stale arrays; older sample caches
+are removed when a new one is written. ``ALPHAMINE_NO_DISK_CACHE=1`` turns the disk cache off; any
+failure to read or write it falls back to building in memory.
 
 Contents: MATRIX ``open high low close volume`` (pv1, not cleaned), the derived pv1 fields
 (``returns vwap dollar_volume adv20``, and ``sharesout``/``cap`` from the point-in-time
@@ -13,15 +19,29 @@ after the fiscal period end), and the universes ``TOP500 TOP200 TOP100``.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import shutil
 from pathlib import Path
 
+from alphamine.data.cache import MANIFEST, open_panel, save_panel
 from alphamine.data.derived import add_derived_fields, pv_info
+from alphamine.data.errors import DataError
 from alphamine.data.fundamentals import DEFAULT_LAG_DAYS, load_fundamentals
 from alphamine.data.loaders import add_market_group, load_long
 from alphamine.data.panel import Panel
 from alphamine.data.universes import add_top_universes
 
-__all__ = ["GICS_LEVELS", "SAMPLE_DIR", "SAMPLE_FILES", "SAMPLE_UNIVERSES", "load_sample", "sample_path"]
+__all__ = [
+    "GICS_LEVELS",
+    "SAMPLE_DIR",
+    "SAMPLE_FILES",
+    "SAMPLE_UNIVERSES",
+    "build_sample",
+    "load_sample",
+    "sample_cache_dir",
+    "sample_path",
+]
 
 SAMPLE_DIR = Path(__file__).with_name("sample")
 SAMPLE_FILES = {
@@ -32,6 +52,9 @@ SAMPLE_FILES = {
 GICS_LEVELS = ("sector", "industry_group", "industry", "subindustry")
 SAMPLE_UNIVERSES = (500, 200, 100)
 SHARES_COLUMN = "estimated_shares_outstanding"
+CACHE_ENV = "ALPHAMINE_CACHE_DIR"
+NO_CACHE_ENV = "ALPHAMINE_NO_DISK_CACHE"
+_KEYED_MODULES = ("panel", "fields", "derived", "universes", "fundamentals", "loaders", "sample", "cache")
 
 
 def sample_path(kind: str) -> Path:
@@ -39,9 +62,51 @@ def sample_path(kind: str) -> Path:
     return SAMPLE_DIR / SAMPLE_FILES[kind]
 
 
+def sample_cache_dir() -> Path | None:
+    """The disk cache directory for this exact sample and code, or None when disabled."""
+    if os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0"):
+        return None
+    base = os.environ.get(CACHE_ENV) or (
+        str(Path(os.environ["XDG_CACHE_HOME"]) / "alphamine")
+        if os.environ.get("XDG_CACHE_HOME")
+        else str(Path.home() / ".cache" / "alphamine")
+    )
+    h = hashlib.blake2b(digest_size=10)
+    for f in SAMPLE_FILES.values():
+        h.update((SAMPLE_DIR / f).read_bytes())
+    here = Path(__file__).parent
+    for mod in _KEYED_MODULES:
+        h.update((here / f"{mod}.py").read_bytes())
+    return Path(base) / f"sample-{h.hexdigest()}"
+
+
 @functools.cache
 def load_sample() -> Panel:
-    """The bundled S&P 500 panel (built on first call, then cached for the process)."""
+    """The bundled S&P 500 panel (memory-mapped from the disk cache when possible, else built), once
+    per process."""
+    try:
+        d = sample_cache_dir()
+    except OSError:
+        d = None
+    if d is not None and (d / MANIFEST).is_file():
+        try:
+            return open_panel(d)
+        except DataError:
+            pass  # half-removed or corrupt: rebuild below
+    panel = build_sample()
+    if d is not None:
+        try:
+            for old in d.parent.glob("sample-*"):
+                if old.is_dir() and old.name != d.name:
+                    shutil.rmtree(old, ignore_errors=True)
+            save_panel(panel, d)
+        except OSError:
+            pass
+    return panel
+
+
+def build_sample() -> Panel:
+    """Build the sample panel from the bundled files (no caching of any kind)."""
     panel = load_long(
         sample_path("daily"),
         sample_path("meta"),

@@ -20,7 +20,7 @@ _DENSE_LIMIT = 1 << 22  # larger max codes are remapped to 0..n-1 first (per-cod
 def readonly(a: np.ndarray, dtype: type) -> np.ndarray:
     """A C-contiguous read-only view of `a` as `dtype` (copies only when needed). Every array handed to a
     kernel goes through here, so each kernel compiles for exactly one type signature."""
-    c = np.ascontiguousarray(a, dtype=dtype)
+    c: np.ndarray = np.ascontiguousarray(a, dtype=dtype)
     v = c.view()
     v.flags.writeable = False
     return v

@@ -19,6 +19,8 @@ Exact sorting lives in `sorting.py` (rank_rows, group_rank_rows are re-exported 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -45,104 +47,134 @@ VNEUT, VPROJ, RNEUT, RPROJ, WMEAN = range(5)
 
 
 # ------------------------------------------------------------------------------------ group statistics
-@njit(cache=True, nogil=True)
-def _group_stat(x, codes, single, n_codes, mode, p1, p2, p3, p4, out):  # pragma: no cover - numba
-    T, N = x.shape
-    cnt = np.zeros(n_codes, np.int64)
-    s = np.zeros(n_codes)
-    ss = np.zeros(n_codes)
-    sabs = np.zeros(n_codes)
-    spos = np.zeros(n_codes)
-    sneg = np.zeros(n_codes)
-    mn = np.full(n_codes, np.inf)
-    mx = np.full(n_codes, -np.inf)
-    need_dev = mode == ZSCORE or mode == STD or mode == WINSORIZE or (mode == NORMALIZE and p1 != 0.0)
-    for t in range(T):
-        for i in range(N):
-            v = x[t, i]
-            c = 0 if single else codes[t, i]
-            if c < 0 or v != v:
-                continue
-            cnt[c] += 1
-            s[c] += v
-            sabs[c] += abs(v)
-            if v > 0:
-                spos[c] += v
-            elif v < 0:
-                sneg[c] -= v
-            if v < mn[c]:
-                mn[c] = v
-            if v > mx[c]:
-                mx[c] = v
-        if need_dev:
+# Kernels are specialized per (mode, single) at compile time: the mode and the single-group flag are
+# closure constants, so the per-cell mode dispatch and unused accumulators fold away (~3x faster than
+# one generic kernel). Numba caches closures keyed by their cell contents.
+_KERNELS: dict[tuple[str, int, bool], Any] = {}
+
+
+def _kernel(kind: str, mode: int, single: bool) -> Any:
+    key = (kind, mode, single)
+    kern = _KERNELS.get(key)
+    if kern is None:
+        kern = _KERNELS[key] = (_make_stat if kind == "stat" else _make_pair)(mode, single)
+    return kern
+
+
+def _make_stat(mode: int, single: bool) -> Any:
+    dev = mode in (ZSCORE, STD, WINSORIZE, NORMALIZE)
+    absum = mode in (SCALE, TRUNCATE, GNORMALIZE)
+    sides = mode == SCALE
+
+    @njit(cache=True, nogil=True)
+    def kern(x, codes, n_codes, p1, p2, p3, out):  # pragma: no cover - numba
+        T, N = x.shape
+        cnt = np.zeros(n_codes, np.int64)
+        s = np.zeros(n_codes)
+        ss = np.zeros(n_codes)
+        sabs = np.zeros(n_codes)
+        spos = np.zeros(n_codes)
+        sneg = np.zeros(n_codes)
+        mn = np.full(n_codes, np.inf)
+        mx = np.full(n_codes, -np.inf)
+        mean = np.zeros(n_codes)
+        sd = np.zeros(n_codes)
+        touched = np.empty(min(n_codes, N), np.int64)
+        do_dev = dev and (mode != NORMALIZE or p1 != 0.0)
+        for t in range(T):
+            nt = 0
             for i in range(N):
                 v = x[t, i]
                 c = 0 if single else codes[t, i]
-                if c < 0 or v != v or mn[c] == mx[c]:
+                if c < 0 or v != v:
                     continue
-                d = v - s[c] / cnt[c]
-                ss[c] += d * d
-        for i in range(N):
-            v = x[t, i]
-            c = 0 if single else codes[t, i]
-            if c < 0 or v != v:
-                out[t, i] = np.nan
-                continue
-            const = mn[c] == mx[c]
-            mean = mn[c] if const else s[c] / cnt[c]
-            sd = 0.0 if const else np.sqrt(ss[c] / cnt[c])
-            if mode == NEUTRALIZE:
-                res = v - mean
-            elif mode == ZSCORE:
-                res = np.nan if sd == 0.0 else (v - mean) / sd
-            elif mode == NORMALIZE:  # p1 useStd, p2 limit
-                res = v - mean
-                if p1 != 0.0:
-                    res = np.nan if sd == 0.0 else res / sd
-                if p2 > 0.0 and res == res:
-                    res = min(max(res, -p2), p2)
-            elif mode == WINSORIZE:  # p1 = number of stds
-                lo = mean - p1 * sd
-                hi = mean + p1 * sd
-                res = lo if v < lo else (hi if v > hi else v)
-            elif mode == MEAN:
-                res = mean
-            elif mode == SUM:
-                res = s[c]
-            elif mode == COUNT:
-                res = float(cnt[c])
-            elif mode == STD:
-                res = sd
-            elif mode == MIN:
-                res = mn[c]
-            elif mode == MAX:
-                res = mx[c]
-            elif mode == MINMAX:  # (v - min)/(max - min) - p1
-                res = np.nan if const else (v - mn[c]) / (mx[c] - mn[c]) - p1
-            elif mode == SCALE:  # p1 scale, p2 longscale, p3 shortscale (sides when either > 0)
-                if sabs[c] == 0.0:
-                    res = np.nan
-                elif p2 > 0.0 or p3 > 0.0:
+                if cnt[c] == 0:
+                    touched[nt] = c
+                    nt += 1
+                cnt[c] += 1
+                s[c] += v
+                if v < mn[c]:
+                    mn[c] = v
+                if v > mx[c]:
+                    mx[c] = v
+                if absum:
+                    sabs[c] += abs(v)
+                if sides:
                     if v > 0:
-                        res = v * (p2 if p2 > 0.0 else 1.0) / spos[c]
+                        spos[c] += v
                     elif v < 0:
-                        res = v * (p3 if p3 > 0.0 else 1.0) / sneg[c]
+                        sneg[c] -= v
+            for q in range(nt):
+                c = touched[q]
+                mean[c] = mn[c] if mn[c] == mx[c] else s[c] / cnt[c]
+            if do_dev:
+                for i in range(N):
+                    v = x[t, i]
+                    c = 0 if single else codes[t, i]
+                    if c < 0 or v != v or mn[c] == mx[c]:
+                        continue
+                    d = v - mean[c]
+                    ss[c] += d * d
+                for q in range(nt):
+                    c = touched[q]
+                    sd[c] = 0.0 if mn[c] == mx[c] else np.sqrt(ss[c] / cnt[c])
+            for i in range(N):
+                v = x[t, i]
+                c = 0 if single else codes[t, i]
+                if c < 0 or v != v:
+                    out[t, i] = np.nan
+                    continue
+                if mode == NEUTRALIZE:
+                    res = v - mean[c]
+                elif mode == ZSCORE:
+                    res = np.nan if sd[c] == 0.0 else (v - mean[c]) / sd[c]
+                elif mode == NORMALIZE:  # p1 useStd, p2 limit
+                    res = v - mean[c]
+                    if do_dev:
+                        res = np.nan if sd[c] == 0.0 else res / sd[c]
+                    if p2 > 0.0 and res == res:
+                        res = min(max(res, -p2), p2)
+                elif mode == WINSORIZE:  # p1 = number of stds
+                    lo = mean[c] - p1 * sd[c]
+                    hi = mean[c] + p1 * sd[c]
+                    res = lo if v < lo else (hi if v > hi else v)
+                elif mode == MEAN:
+                    res = mean[c]
+                elif mode == SUM:
+                    res = s[c]
+                elif mode == COUNT:
+                    res = float(cnt[c])
+                elif mode == STD:
+                    res = sd[c]
+                elif mode == MIN:
+                    res = mn[c]
+                elif mode == MAX:
+                    res = mx[c]
+                elif mode == MINMAX:  # (v - min)/(max - min) - p1
+                    res = np.nan if mn[c] == mx[c] else (v - mn[c]) / (mx[c] - mn[c]) - p1
+                elif mode == SCALE:  # p1 scale, p2 longscale, p3 shortscale (sides when either > 0)
+                    if sabs[c] == 0.0:
+                        res = np.nan
+                    elif p2 > 0.0 or p3 > 0.0:
+                        if v > 0:
+                            res = v * (p2 if p2 > 0.0 else 1.0) / spos[c]
+                        elif v < 0:
+                            res = v * (p3 if p3 > 0.0 else 1.0) / sneg[c]
+                        else:
+                            res = 0.0
                     else:
-                        res = 0.0
-                else:
-                    res = v * p1 / sabs[c]
-            elif mode == TRUNCATE:  # clip to ±p1·Σ|x|
-                cap = p1 * sabs[c]
-                res = -cap if v < -cap else (cap if v > cap else v)
-            else:  # GNORMALIZE: p1 scale, p2 constantCheck, p3 tolerance
-                if (p2 != 0.0 and mx[c] - mn[c] <= p3) or sabs[c] == 0.0:
-                    res = np.nan
-                else:
-                    res = v * p1 / sabs[c]
-            out[t, i] = res
-        for i in range(N):  # reset only the touched codes
-            c = 0 if single else codes[t, i]
-            if c >= 0:
+                        res = v * p1 / sabs[c]
+                elif mode == TRUNCATE:  # clip to ±p1·Σ|x|
+                    cap = p1 * sabs[c]
+                    res = -cap if v < -cap else (cap if v > cap else v)
+                else:  # GNORMALIZE: p1 scale, p2 constantCheck, p3 tolerance
+                    if (p2 != 0.0 and mx[c] - mn[c] <= p3) or sabs[c] == 0.0:
+                        res = np.nan
+                    else:
+                        res = v * p1 / sabs[c]
+                out[t, i] = res
+            for q in range(nt):  # reset only the touched codes
+                c = touched[q]
                 cnt[c] = 0
                 s[c] = 0.0
                 ss[c] = 0.0
@@ -152,14 +184,16 @@ def _group_stat(x, codes, single, n_codes, mode, p1, p2, p3, p4, out):  # pragma
                 mn[c] = np.inf
                 mx[c] = -np.inf
 
+    return kern
+
 
 def group_stat(x: np.ndarray, groups: np.ndarray | None, mode: int, p1: float = 0.0, p2: float = 0.0,
-               p3: float = 0.0, p4: float = 0.0) -> np.ndarray:
+               p3: float = 0.0) -> np.ndarray:
     """One-pass per-(day, group) statistic engine; `groups=None` = the whole row is one group."""
     xr = readonly(x, np.float64)
     codes, single, n_codes = codes_arg(groups, xr.shape)
     out = np.empty(xr.shape, np.float64)
-    _group_stat(xr, codes, single, n_codes, mode, float(p1), float(p2), float(p3), float(p4), out)
+    _kernel("stat", mode, single)(xr, codes, n_codes, float(p1), float(p2), float(p3), out)
     return out
 
 
@@ -169,70 +203,79 @@ def demean_by_group(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return group_stat(x, groups, NEUTRALIZE)
 
 
-@njit(cache=True, nogil=True)
-def _pair_stat(a, b, codes, single, n_codes, mode, out):  # pragma: no cover - numba
-    T, N = a.shape
-    cnt = np.zeros(n_codes, np.int64)
-    sa = np.zeros(n_codes)
-    sb = np.zeros(n_codes)
-    sab = np.zeros(n_codes)
-    sbb = np.zeros(n_codes)
-    mnb = np.full(n_codes, np.inf)
-    mxb = np.full(n_codes, -np.inf)
-    regress = mode == RNEUT or mode == RPROJ
-    for t in range(T):
-        for i in range(N):
-            va = a[t, i]
-            vb = b[t, i]
-            c = 0 if single else codes[t, i]
-            if c < 0 or va != va or vb != vb:
-                continue
-            cnt[c] += 1
-            if mode == WMEAN:
-                sab[c] += va * vb
-                sbb[c] += vb
-            elif regress:
-                sa[c] += va
-                sb[c] += vb
-                if vb < mnb[c]:
-                    mnb[c] = vb
-                if vb > mxb[c]:
-                    mxb[c] = vb
-            else:
-                sab[c] += va * vb
-                sbb[c] += vb * vb
-        if regress:  # centred cross products in a second pass
+def _make_pair(mode: int, single: bool) -> Any:
+    regress = mode in (RNEUT, RPROJ)
+
+    @njit(cache=True, nogil=True)
+    def kern(a, b, codes, n_codes, out):  # pragma: no cover - numba
+        T, N = a.shape
+        cnt = np.zeros(n_codes, np.int64)
+        sa = np.zeros(n_codes)
+        sb = np.zeros(n_codes)
+        sab = np.zeros(n_codes)
+        sbb = np.zeros(n_codes)
+        mnb = np.full(n_codes, np.inf)
+        mxb = np.full(n_codes, -np.inf)
+        touched = np.empty(min(n_codes, N), np.int64)
+        for t in range(T):
+            nt = 0
             for i in range(N):
                 va = a[t, i]
                 vb = b[t, i]
                 c = 0 if single else codes[t, i]
-                if c < 0 or va != va or vb != vb or mnb[c] == mxb[c]:
+                if c < 0 or va != va or vb != vb:
                     continue
-                db = vb - sb[c] / cnt[c]
-                sab[c] += (va - sa[c] / cnt[c]) * db
-                sbb[c] += db * db
-        for i in range(N):
-            va = a[t, i]
-            vb = b[t, i]
-            c = 0 if single else codes[t, i]
-            res = np.nan
-            if c >= 0 and va == va:
+                if cnt[c] == 0:
+                    touched[nt] = c
+                    nt += 1
+                cnt[c] += 1
                 if mode == WMEAN:
-                    if cnt[c] > 0 and sbb[c] != 0.0:
-                        res = sab[c] / sbb[c]
-                elif vb == vb:
-                    if regress:
-                        if mnb[c] != mxb[c]:
-                            beta = sab[c] / sbb[c]
-                            fit = sa[c] / cnt[c] + beta * (vb - sb[c] / cnt[c])
-                            res = va - fit if mode == RNEUT else fit
-                    elif sbb[c] != 0.0:
-                        proj = sab[c] / sbb[c] * vb
-                        res = va - proj if mode == VNEUT else proj
-            out[t, i] = res
-        for i in range(N):
-            c = 0 if single else codes[t, i]
-            if c >= 0:
+                    sab[c] += va * vb
+                    sbb[c] += vb
+                elif regress:
+                    sa[c] += va
+                    sb[c] += vb
+                    if vb < mnb[c]:
+                        mnb[c] = vb
+                    if vb > mxb[c]:
+                        mxb[c] = vb
+                else:
+                    sab[c] += va * vb
+                    sbb[c] += vb * vb
+            if regress:  # means, then centred cross products in a second pass
+                for q in range(nt):
+                    c = touched[q]
+                    sa[c] /= cnt[c]
+                    sb[c] /= cnt[c]
+                for i in range(N):
+                    va = a[t, i]
+                    vb = b[t, i]
+                    c = 0 if single else codes[t, i]
+                    if c < 0 or va != va or vb != vb or mnb[c] == mxb[c]:
+                        continue
+                    db = vb - sb[c]
+                    sab[c] += (va - sa[c]) * db
+                    sbb[c] += db * db
+            for i in range(N):
+                va = a[t, i]
+                vb = b[t, i]
+                c = 0 if single else codes[t, i]
+                res = np.nan
+                if c >= 0 and va == va:
+                    if mode == WMEAN:
+                        if cnt[c] > 0 and sbb[c] != 0.0:
+                            res = sab[c] / sbb[c]
+                    elif vb == vb:
+                        if regress:
+                            if mnb[c] != mxb[c]:
+                                fit = sa[c] + sab[c] / sbb[c] * (vb - sb[c])
+                                res = va - fit if mode == RNEUT else fit
+                        elif sbb[c] != 0.0:
+                            proj = sab[c] / sbb[c] * vb
+                            res = va - proj if mode == VNEUT else proj
+                out[t, i] = res
+            for q in range(nt):
+                c = touched[q]
                 cnt[c] = 0
                 sa[c] = 0.0
                 sb[c] = 0.0
@@ -240,6 +283,8 @@ def _pair_stat(a, b, codes, single, n_codes, mode, out):  # pragma: no cover - n
                 sbb[c] = 0.0
                 mnb[c] = np.inf
                 mxb[c] = -np.inf
+
+    return kern
 
 
 def pair_stat(a: np.ndarray, b: np.ndarray, groups: np.ndarray | None, mode: int) -> np.ndarray:
@@ -252,5 +297,5 @@ def pair_stat(a: np.ndarray, b: np.ndarray, groups: np.ndarray | None, mode: int
     br = readonly(np.broadcast_to(b, ar.shape), np.float64)
     codes, single, n_codes = codes_arg(groups, ar.shape)
     out = np.empty(ar.shape, np.float64)
-    _pair_stat(ar, br, codes, single, n_codes, mode, out)
+    _kernel("pair", mode, single)(ar, br, codes, n_codes, out)
     return out

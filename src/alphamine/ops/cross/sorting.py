@@ -141,7 +141,7 @@ def _order_stat(x, codes, single, order, nvalid, mode, out):  # pragma: no cover
                 while j < b and x[t, order[t, j]] == v:
                     j += 1
                 r1 = 0.5 * (k + j - 1 - 2 * a) + 1.0  # 1-based average rank within the segment
-                if mode == RANK or mode == QUANT_P:
+                if mode in (RANK, QUANT_P):
                     res = 0.5 if n == 1 else (r1 - 1.0) / (n - 1)
                     if mode == QUANT_P:
                         res = 1.0 / n + res * (1.0 - 2.0 / n)

@@ -18,6 +18,7 @@ MULTI_CO_SKEW = 0  # E[dy·dx²] / (σy·σx²), inputs (y, x)
 MULTI_CO_KURT = 1  # E[dy·dx³] / (σy·σx³), inputs (y, x)
 MULTI_TRIPLE = 2  # E[dx·dy·dz] / (σx·σy·σz), inputs (x, y, z)
 MULTI_PARTIAL = 3  # partial correlation of x and y given z, inputs (x, y, z)
+COLLINEAR = 1e-12  # 1 − r² at or below this counts as |r| = 1 (rounding hides exact collinearity)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -107,10 +108,11 @@ def multi_kernel(a, b, c, d, stat):
                 rab = sab / math.sqrt(saa * sbb)
                 rac = sac / math.sqrt(saa * scc)
                 rbc = sbc / math.sqrt(sbb * scc)
-                den = (1.0 - rac * rac) * (1.0 - rbc * rbc)
-                if den <= 0.0:
+                ua = 1.0 - rac * rac
+                ub = 1.0 - rbc * rbc
+                if ua <= COLLINEAR or ub <= COLLINEAR:  # z explains x or y exactly (up to rounding)
                     out[t, j] = np.nan
                 else:
-                    p = (rab - rac * rbc) / math.sqrt(den)
+                    p = (rab - rac * rbc) / math.sqrt(ua * ub)
                     out[t, j] = min(1.0, max(-1.0, p))
     return out

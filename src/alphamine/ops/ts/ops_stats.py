@@ -168,7 +168,8 @@ def ts_triple_corr(x: Any, y: Any, z: Any, d: int) -> np.ndarray:
 def ts_partial_corr(x: Any, y: Any, z: Any, d: int) -> np.ndarray:
     """Partial correlation of x and y controlling for z, (r_xy − r_xz·r_yz) / √((1 − r_xz²)(1 − r_yz²))
     with Pearson r over the window's rows where x, y, z are all non-NaN; needs ≥ 3 such rows; NaN when a
-    variance is exactly 0, when |r_xz| or |r_yz| = 1, or a row holds ±inf."""
+    variance is exactly 0, when |r_xz| or |r_yz| = 1 (1 − r² ≤ 1e-12, i.e. up to rounding), or a row
+    holds ±inf."""
     return _multi(kx.MULTI_PARTIAL, d, x, y, z)
 
 
