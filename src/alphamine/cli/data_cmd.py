@@ -197,10 +197,12 @@ def fields(
     if as_json:
         typer.echo(json.dumps([fi.to_json() for fi in infos], indent=2))
         return
-    table = Table(title=f"{len(infos)} fields of {panel.name or 'panel'}")
-    for col in ("id", "type", "dataset", "category", "unit", "coverage", "dateCoverage"):
-        table.add_column(col, no_wrap=col != "id", overflow="fold")
-    table.add_column("description", ratio=1, min_width=24)
+    table = Table(title=f"{len(infos)} fields of {panel.name or 'panel'} (full descriptions: --json)")
+    for col in ("id", "type", "dataset", "category", "unit"):
+        table.add_column(col, no_wrap=True, style="bold" if col == "id" else None)
+    table.add_column("cov", no_wrap=True, justify="right")
+    table.add_column("dateCov", no_wrap=True, justify="right")
+    table.add_column("description", no_wrap=True, overflow="ellipsis", min_width=12)
     for fi in infos:
         desc = ("[approximate] " if fi.approximate else "") + fi.description
         table.add_row(

@@ -8,76 +8,169 @@ so the result is exact.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 from alphamine.ops.cross._util import codes_arg, readonly
 
 # order_stat modes
-RANK, MEDIAN, SIDE_RANK, QUANT_P = range(4)
+RANK, MEDIAN, SIDE_RANK, QUANT_P, ORDER = range(5)
 
 _CHUNK_CELLS = 1 << 16  # cells per sorted chunk (~512 KiB of keys)
 
 
-@njit(cache=True, nogil=True)
-def _build_keys(bits, codes, single, ib, cb, keys, nvalid, row0):  # pragma: no cover - numba
-    rows, n = bits.shape
-    top = np.uint64(1) << np.uint64(63)
-    absmask = np.uint64(0x7FFFFFFFFFFFFFFF)
-    inf_bits = np.uint64(0x7FF0000000000000)
-    allones = ~np.uint64(0)
-    vshift = np.uint64(cb + ib)
-    ishift = np.uint64(ib)
-    cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
-    for r in range(rows):
-        cntv = 0
-        for i in range(n):
-            b = bits[r, i]
-            c = 0 if single else codes[r, i]
-            if (b & absmask) > inf_bits or c < 0:  # NaN or no group
-                keys[r, i] = allones
+_KERNELS: dict[tuple[str, int, bool], Any] = {}
+
+
+def _kernel(kind: str, mode: int, single: bool) -> Any:
+    """Kernels specialized per (mode, single) at compile time (closure constants; numba caches closures
+    keyed by their cell contents)."""
+    key = (kind, mode, single)
+    kern = _KERNELS.get(key)
+    if kern is None:
+        kern = _KERNELS[key] = _make_build(single) if kind == "build" else _make_decode(mode, single)
+    return kern
+
+
+def _make_build(single: bool) -> Any:
+    @njit(cache=True, nogil=True)
+    def build(bits, codes, ib, cb, keys, nvalid, row0):  # pragma: no cover - numba
+        rows, n = bits.shape
+        top = np.uint64(1) << np.uint64(63)
+        absmask = np.uint64(0x7FFFFFFFFFFFFFFF)
+        inf_bits = np.uint64(0x7FF0000000000000)
+        allones = ~np.uint64(0)
+        vshift = np.uint64(cb + ib)
+        ishift = np.uint64(ib)
+        cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
+        for r in range(rows):
+            cntv = 0
+            for i in range(n):
+                b = bits[r, i]
+                c = 0 if single else codes[r, i]
+                if (b & absmask) > inf_bits or c < 0:  # NaN or no group
+                    keys[r, i] = allones
+                    continue
+                k = ~b if (b & top) else (b | top)  # order-preserving float -> uint64
+                key = ((k >> vshift) << ishift) | np.uint64(i)
+                if cb > 0:
+                    key |= np.uint64(c) << cshift
+                keys[r, i] = key
+                cntv += 1
+            nvalid[row0 + r] = cntv
+
+    return build
+
+
+def _make_decode(mode: int, single: bool) -> Any:
+    @njit(cache=True, nogil=True)
+    def decode(x, keys, ib, cb, nvalid, row0, out, order):  # pragma: no cover - numba
+        """Decode sorted keys (restoring the exact value order inside runs whose truncated keys collide),
+        then consume the row. Segments = runs of one group code. ORDER: write the column order. RANK:
+        (r-1)/(n-1) with average ranks of ties, n=1 -> 0.5; MEDIAN: segment median; SIDE_RANK: codes
+        0/1/2 = negative/zero/positive, positives r/n, negatives -(n+1-r)/n (by magnitude), zeros 0;
+        QUANT_P: 1/n + rank*(1-2/n)."""
+        rows, n = keys.shape
+        mask = np.uint64((1 << ib) - 1)
+        ishift = np.uint64(ib)
+        cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
+        vals = np.empty(n)
+        idx = np.empty(n, np.int32)
+        for r in range(rows):
+            m = nvalid[row0 + r]
+            for k in range(m):
+                j = np.int32(keys[r, k] & mask)
+                idx[k] = j
+                vals[k] = x[r, j]
+            a = 0
+            while a < m:  # runs sharing a truncated key: restore the exact value order
+                ca = keys[r, a] >> ishift
+                b = a + 1
+                ok = True
+                while b < m and (keys[r, b] >> ishift) == ca:
+                    if vals[b] < vals[b - 1]:
+                        ok = False
+                    b += 1
+                if not ok:
+                    sub = np.argsort(vals[a:b], kind="mergesort")
+                    seg_i = idx[a:b].copy()
+                    seg_v = vals[a:b].copy()
+                    for q in range(b - a):
+                        idx[a + q] = seg_i[sub[q]]
+                        vals[a + q] = seg_v[sub[q]]
+                a = b
+            if mode == ORDER:
+                for k in range(m):
+                    order[row0 + r, k] = idx[k]
                 continue
-            k = ~b if (b & top) else (b | top)
-            key = ((k >> vshift) << ishift) | np.uint64(i)
-            if cb > 0:
-                key |= np.uint64(c) << cshift
-            keys[r, i] = key
-            cntv += 1
-        nvalid[row0 + r] = cntv
+            t = row0 + r
+            for i in range(n):
+                out[t, i] = np.nan
+            a = 0
+            while a < m:
+                code = 0 if (single or cb == 0) else np.int64(keys[r, a] >> cshift)
+                b = a + 1
+                if single or cb == 0:
+                    b = m
+                else:
+                    while b < m and np.int64(keys[r, b] >> cshift) == code:
+                        b += 1
+                cnt = b - a
+                if mode == MEDIAN:
+                    h = a + cnt // 2
+                    med = vals[h] if cnt % 2 == 1 else 0.5 * (vals[h - 1] + vals[h])
+                    for k in range(a, b):
+                        out[t, idx[k]] = med
+                    a = b
+                    continue
+                k = a
+                while k < b:
+                    v = vals[k]
+                    j = k + 1
+                    while j < b and vals[j] == v:
+                        j += 1
+                    r1 = 0.5 * (k + j - 1 - 2 * a) + 1.0  # 1-based average rank within the segment
+                    if mode == SIDE_RANK:
+                        res = r1 / cnt if code == 2 else (-(cnt + 1.0 - r1) / cnt if code == 0 else 0.0)
+                    else:
+                        res = 0.5 if cnt == 1 else (r1 - 1.0) / (cnt - 1)
+                        if mode == QUANT_P:
+                            res = 1.0 / cnt + res * (1.0 - 2.0 / cnt)
+                    for q in range(k, j):
+                        out[t, idx[q]] = res
+                    k = j
+                a = b
+
+    return decode
 
 
-@njit(cache=True, nogil=True)
-def _decode_keys(x, keys, ib, nvalid, order, row0):  # pragma: no cover - numba
-    rows, n = keys.shape
-    mask = np.uint64((1 << ib) - 1)
-    ishift = np.uint64(ib)
-    vals = np.empty(n)
-    idx = np.empty(n, np.int32)
-    for r in range(rows):
-        m = nvalid[row0 + r]
-        for k in range(m):
-            j = np.int32(keys[r, k] & mask)
-            idx[k] = j
-            vals[k] = x[r, j]
-        a = 0
-        while a < m:  # runs sharing a truncated key: restore the exact value order
-            ca = keys[r, a] >> ishift
-            b = a + 1
-            ok = True
-            while b < m and (keys[r, b] >> ishift) == ca:
-                if vals[b] < vals[b - 1]:
-                    ok = False
-                b += 1
-            if not ok:
-                sub = np.argsort(vals[a:b], kind="mergesort")
-                seg_i = idx[a:b].copy()
-                seg_v = vals[a:b].copy()
-                for q in range(b - a):
-                    idx[a + q] = seg_i[sub[q]]
-                    vals[a + q] = seg_v[sub[q]]
-            a = b
-        for k in range(m):
-            order[row0 + r, k] = idx[k]
+def _run(x: np.ndarray, groups: np.ndarray | None, mode: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xr = readonly(x, np.float64)
+    T, N = xr.shape
+    out = np.empty((T, N) if mode != ORDER else (0, 0), np.float64)
+    order = np.zeros((T, N) if mode == ORDER else (0, 0), np.int32)
+    nvalid = np.zeros(T, np.int64)
+    if T == 0 or N == 0:
+        return out, order, nvalid
+    codes, single, n_codes = codes_arg(groups, xr.shape)
+    ib = max(1, (N - 1).bit_length())
+    cb = 0 if single else max(0, (n_codes - 1).bit_length())
+    if ib + cb > 48:
+        raise ValueError(f"too many groups/instruments to sort ({n_codes} groups, {N} instruments)")
+    build, decode = _kernel("build", 0, single), _kernel("decode", mode, single)
+    chunk = max(1, _CHUNK_CELLS // N)
+    keys = np.empty((min(chunk, T), N), np.uint64)
+    for s in range(0, T, chunk):
+        e = min(T, s + chunk)
+        xc = xr[s:e]
+        bits = (xc + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0 (they are equal values)
+        k = keys[: e - s]
+        build(bits, codes if single else codes[s:e], ib, cb, k, nvalid, s)
+        k.sort(axis=1)
+        decode(xc, k, ib, cb, nvalid, s, out, order)
+    return out, order, nvalid
 
 
 def sort_rows(x: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -86,84 +179,14 @@ def sort_rows(x: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarr
     Returns ``order`` (T, N) int32, whose row t starts with the ``nvalid[t]`` valid column indices in
     sorted order (the rest is unspecified), and ``nvalid`` (T,) int64. Valid = non-NaN (and code >= 0).
     """
-    xr = readonly(x, np.float64)
-    T, N = xr.shape
-    order = np.zeros((T, N), np.int32)
-    nvalid = np.zeros(T, np.int64)
-    if T == 0 or N == 0:
-        return order, nvalid
-    codes, single, n_codes = codes_arg(groups, xr.shape)
-    ib = max(1, (N - 1).bit_length())
-    cb = 0 if single else max(0, (n_codes - 1).bit_length())
-    if ib + cb > 48:
-        raise ValueError(f"too many groups/instruments to sort ({n_codes} groups, {N} instruments)")
-    chunk = max(1, _CHUNK_CELLS // N)
-    keys = np.empty((min(chunk, T), N), np.uint64)
-    for s in range(0, T, chunk):
-        e = min(T, s + chunk)
-        xc = xr[s:e]
-        bits = (xc + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0 (they are equal values)
-        k = keys[: e - s]
-        _build_keys(bits, codes if single else codes[s:e], single, ib, cb, k, nvalid, s)
-        k.sort(axis=1)
-        _decode_keys(xc, k, ib, nvalid, order, s)
+    _, order, nvalid = _run(x, groups, ORDER)
     return order, nvalid
 
 
-@njit(cache=True, nogil=True)
-def _order_stat(x, codes, single, order, nvalid, mode, out):  # pragma: no cover - numba
-    """Consumes sort_rows output. Segments = runs of one group code. RANK: (r-1)/(n-1) with average
-    ranks of ties, n=1 -> 0.5; MEDIAN: segment median; SIDE_RANK: codes 0/1/2 = negative/zero/positive,
-    positives r/n, negatives -(n+1-r)/n (by magnitude), zeros 0; QUANT_P: 1/n + rank*(1-2/n)."""
-    T, N = x.shape
-    for t in range(T):
-        for i in range(N):
-            out[t, i] = np.nan
-        m = nvalid[t]
-        a = 0
-        while a < m:
-            ca = 0 if single else codes[t, order[t, a]]
-            b = a + 1
-            while b < m and (single or codes[t, order[t, b]] == ca):
-                b += 1
-            n = b - a
-            if mode == MEDIAN:
-                h = a + n // 2
-                med = x[t, order[t, h]] if n % 2 == 1 else 0.5 * (x[t, order[t, h - 1]] + x[t, order[t, h]])
-                for k in range(a, b):
-                    out[t, order[t, k]] = med
-                a = b
-                continue
-            k = a
-            while k < b:
-                v = x[t, order[t, k]]
-                j = k + 1
-                while j < b and x[t, order[t, j]] == v:
-                    j += 1
-                r1 = 0.5 * (k + j - 1 - 2 * a) + 1.0  # 1-based average rank within the segment
-                if mode in (RANK, QUANT_P):
-                    res = 0.5 if n == 1 else (r1 - 1.0) / (n - 1)
-                    if mode == QUANT_P:
-                        res = 1.0 / n + res * (1.0 - 2.0 / n)
-                elif ca == 2:
-                    res = r1 / n
-                elif ca == 0:
-                    res = -(n + 1.0 - r1) / n
-                else:
-                    res = 0.0
-                for q in range(k, j):
-                    out[t, order[t, q]] = res
-                k = j
-            a = b
-
-
 def order_stat(x: np.ndarray, groups: np.ndarray | None, mode: int) -> np.ndarray:
-    xr = readonly(x, np.float64)
-    order, nvalid = sort_rows(xr, groups)
-    codes, single, _ = codes_arg(groups, xr.shape)
-    out = np.empty(xr.shape, np.float64)
-    _order_stat(xr, codes, single, order, nvalid, mode, out)
-    return out
+    """Sort-based per-(day, group) statistic (RANK, MEDIAN, SIDE_RANK, QUANT_P); NaN x or a negative code
+    -> NaN. `groups=None` = the whole row is one group."""
+    return _run(x, groups, mode)[0]
 
 
 def rank_rows(x: np.ndarray) -> np.ndarray:
