@@ -197,22 +197,28 @@ def fields(
     if as_json:
         typer.echo(json.dumps([fi.to_json() for fi in infos], indent=2))
         return
+    con = Console(highlight=False)
+    cols = {
+        "id": [fi.name for fi in infos],
+        "type": [fi.type.value for fi in infos],
+        "dataset": [fi.dataset for fi in infos],
+        "category": [fi.category for fi in infos],
+        "unit": [fi.unit.value for fi in infos],
+        "cov": [_pct(fi.coverage) for fi in infos],
+        "dateCov": [_pct(fi.date_coverage) for fi in infos],
+    }
+    used = sum(max([len(k), *map(len, v)]) + 3 for k, v in cols.items()) + 4
+    width = max(40, con.width - used)  # the description takes what is left of the terminal
+    if used + width > con.width:  # never squeeze columns to nothing: let a narrow terminal wrap lines
+        con = Console(highlight=False, width=used + width)
+    cols["description"] = [
+        ("[approximate] " if fi.approximate else "") + fi.description.replace("\n", " ") for fi in infos
+    ]
     table = Table(title=f"{len(infos)} fields of {panel.name or 'panel'} (full descriptions: --json)")
-    for col in ("id", "type", "dataset", "category", "unit"):
-        table.add_column(col, no_wrap=True, style="bold" if col == "id" else None)
-    table.add_column("cov", no_wrap=True, justify="right")
-    table.add_column("dateCov", no_wrap=True, justify="right")
-    table.add_column("description", no_wrap=True, overflow="ellipsis", min_width=12)
-    for fi in infos:
-        desc = ("[approximate] " if fi.approximate else "") + fi.description
-        table.add_row(
-            fi.name,
-            fi.type.value,
-            fi.dataset,
-            fi.category,
-            fi.unit.value,
-            _pct(fi.coverage),
-            _pct(fi.date_coverage),
-            desc.replace("[", r"\["),
-        )
-    Console(highlight=False).print(table)
+    for k in cols:
+        table.add_column(k, no_wrap=True, justify="right" if k in ("cov", "dateCov") else "left")
+    for row in zip(*cols.values(), strict=True):
+        *head, desc = row
+        short = desc if len(desc) <= width else desc[: width - 1] + "…"
+        table.add_row(*head, short.replace("[", r"\["))
+    con.print(table)

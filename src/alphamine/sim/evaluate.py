@@ -25,7 +25,7 @@ import numpy as np
 
 from alphamine.data.panel import Panel
 from alphamine.expr import ast as A
-from alphamine.expr import inline, parse, structural_hash
+from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
 
 
@@ -123,17 +123,19 @@ class Evaluator:
     # ------------------------------------------------------------------ internals
     @staticmethod
     def _to_node(expr: str | A.Program | A.Node) -> A.Node:
+        """Inline variables and normalize (argument order, defaults, bare-word strings, commutative
+        operand order), so every sub-tree is in canonical form and its exact source is its cache key."""
         if isinstance(expr, str):
             expr = parse(expr)
         if isinstance(expr, A.Program):
-            return inline(expr)
-        return expr
+            expr = inline(expr)
+        return normalize(expr)
 
     def _eval(self, node: A.Node) -> np.ndarray:
         """Value of a non-constant node: (T, N) float64, (T, N) int32 (GROUP) or (T, N, K) (VECTOR)."""
         if isinstance(node, A.Number | A.Bool):
             return np.broadcast_to(np.float64(float(node.value)), self.panel.shape)
-        key = self._frame + structural_hash(node)
+        key = self._frame + to_source(node)
         hit = self.cache.get(key)
         if hit is not None:
             return hit

@@ -119,8 +119,13 @@ class SimResult:
         os_start = self.dates[is_hi] if is_hi < self.dates.size else None
         ax.plot(s.index, s.to_numpy(), color="#1f77b4", lw=1.2, label="cumulative PnL ($M)")
         if os_start is not None:
-            ax.axvspan(np.datetime64(os_start), s.index[-1], color="#ff7f0e", alpha=0.12, label="out of sample")
-            ax.axvline(np.datetime64(os_start), color="#ff7f0e", lw=1)
+            import matplotlib.dates as mdates
+            import pandas as pd
+
+            x0 = float(mdates.date2num(pd.Timestamp(os_start)))
+            x1 = float(mdates.date2num(s.index[-1]))
+            ax.axvspan(x0, x1, color="#ff7f0e", alpha=0.12, label="out of sample")
+            ax.axvline(x0, color="#ff7f0e", lw=1)
         m_is, m_os = self.metrics["is"], self.metrics["os"]
         ax.set_title(title or self.expression, fontsize=9)
         ax.text(

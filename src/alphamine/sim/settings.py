@@ -129,7 +129,11 @@ class Settings(BaseModel):
 
     def with_(self, **changes: Any) -> Settings:
         """A validated copy with some fields changed (snake_case or camelCase names)."""
-        return type(self).model_validate({**self.model_dump(by_alias=False), **changes})
+        base = self.model_dump(by_alias=True)
+        for key, value in changes.items():
+            field = type(self).model_fields.get(key)
+            base[field.alias if field is not None and field.alias else key] = value
+        return make_settings(base)
 
 
 class SettingsError(ValueError):

@@ -81,9 +81,9 @@ def _make_decode(mode: int, single: bool) -> Any:
         for r in range(rows):
             m = nvalid[row0 + r]
             for k in range(m):
-                j = np.int32(keys[r, k] & mask)
-                idx[k] = j
-                vals[k] = x[r, j]
+                col = np.int32(keys[r, k] & mask)
+                idx[k] = col
+                vals[k] = x[r, col]
             a = 0
             while a < m:  # runs sharing a truncated key: restore the exact value order
                 ca = keys[r, a] >> ishift

@@ -34,7 +34,6 @@ STAT_MOMENT = 8  # central moment of order k in 0..4
 STAT_VAR = 9
 
 CANCEL = 100.0
-_FAR = -(1 << 62)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -86,158 +85,132 @@ def _recompute(x, t, d, j, a, s1, s2, s3, s4):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def moments_kernel(x, d, stat, k):
-    """Rolling statistic `stat` (STAT_*) over windows of d rows; rows t < d-1 are NaN (P3)."""
+    """Rolling statistic `stat` (STAT_*) over windows of d rows; rows t < d-1 are NaN (P3).
+
+    Per row: a branch-free (vectorizable) update of every column's sums, then a scalar pass that rebuilds
+    the columns flagged for cancellation / anchor drift (and all columns every `period` rows), then the
+    output."""
     T, N = x.shape
     out = np.empty((T, N), dtype=np.float64)
     hi = stat in (STAT_SKEW, STAT_KURT) or (stat == STAT_MOMENT and k >= 3)
-    cnt = np.zeros(N, dtype=np.int64)  # non-NaN values in the window (±inf included)
-    npi = np.zeros(N, dtype=np.int64)
-    nni = np.zeros(N, dtype=np.int64)
+    spread = stat not in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF)
+    drift = 1.0 if hi else 16.0  # largest (mean − anchor)² / variance tolerated before re-anchoring
+    cnt = np.zeros(N)  # non-NaN values in the window (±inf included)
+    npi = np.zeros(N)
+    nni = np.zeros(N)
     a = np.zeros(N)
     s1 = np.zeros(N)
     s2 = np.zeros(N)
     s3 = np.zeros(N)
     s4 = np.zeros(N)
-    since = np.zeros(N, dtype=np.int64)
-    prev_run = np.full(N, _FAR, dtype=np.int64)  # row of the last finite value before the current run
-    last_row = np.full(N, _FAR, dtype=np.int64)  # row of the last finite value
+    dirty = np.zeros(N, dtype=np.bool_)
+    prev_run = np.full(N, -1e18)  # row of the last finite value before the current run of equal values
+    last_row = np.full(N, -1e18)  # row of the last finite value
     run_val = np.full(N, np.nan)
     period = max(2 * d, 32)
-    spread = stat not in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF)
-    drift = 1.0 if hi else 16.0  # largest (mean − anchor)² / variance tolerated before re-anchoring
     for t in range(T):
-        lo = t - d + 1
+        has_old = t >= d
+        ot = t - d if has_old else 0
+        tf = float(t)
         for j in range(N):
-            dirty = False
-            if t >= d:
-                old = x[t - d, j]
-                if old == old:
-                    cnt[j] -= 1
-                    if old == np.inf:
-                        npi[j] -= 1
-                    elif old == -np.inf:
-                        nni[j] -= 1
-                    elif cnt[j] - npi[j] - nni[j] == 0:
-                        s1[j] = 0.0
-                        s2[j] = 0.0
-                        s3[j] = 0.0
-                        s4[j] = 0.0
-                    else:
-                        dv = old - a[j]
-                        d2 = dv * dv
-                        s1[j] -= dv
-                        s2[j] -= d2
-                        if hi:
-                            s3[j] -= d2 * dv
-                            s4[j] -= d2 * d2
-                            dirty = d2 * d2 > CANCEL * s4[j]
-                        else:
-                            dirty = d2 > CANCEL * s2[j]
             v = x[t, j]
-            if v == v:
-                cnt[j] += 1
-                if v == np.inf:
-                    npi[j] += 1
-                elif v == -np.inf:
-                    nni[j] += 1
-                else:
-                    if cnt[j] - npi[j] - nni[j] == 1:
-                        a[j] = v
-                        s1[j] = 0.0
-                        s2[j] = 0.0
-                        s3[j] = 0.0
-                        s4[j] = 0.0
-                    else:
-                        dv = v - a[j]
-                        d2 = dv * dv
-                        s1[j] += dv
-                        s2[j] += d2
-                        if hi:
-                            s3[j] += d2 * dv
-                            s4[j] += d2 * d2
-                    if v != run_val[j]:
-                        prev_run[j] = last_row[j]
-                        run_val[j] = v
-                    last_row[j] = t
-            since[j] += 1
-            nf = cnt[j] - npi[j] - nni[j]
-            if spread and nf >= 2 and (1.0 + drift) * s1[j] * s1[j] > drift * nf * s2[j]:
-                dirty = True  # the anchor is far from the mean relative to the spread: re-anchor
-            if dirty or since[j] >= period:
+            o = x[ot, j]
+            vfin = v - v == 0.0
+            ofin = has_old and o - o == 0.0
+            cnt[j] += float(v == v) - float(has_old and o == o)
+            npi[j] += float(v == np.inf) - float(has_old and o == np.inf)
+            nni[j] += float(v == -np.inf) - float(has_old and o == -np.inf)
+            dn = v - a[j] if vfin else 0.0
+            do = o - a[j] if ofin else 0.0
+            qn = dn * dn
+            qo = do * do
+            s1[j] += dn - do
+            s2[j] += qn - qo
+            bad = qo > CANCEL * s2[j]
+            if hi:
+                s3[j] += qn * dn - qo * do
+                s4[j] += qn * qn - qo * qo
+                bad = bad or qo * qo > CANCEL * s4[j]
+            if spread:
+                nf = cnt[j] - npi[j] - nni[j]
+                bad = bad or (nf >= 1.0 and (1.0 + drift) * s1[j] * s1[j] > drift * nf * s2[j])
+                ch = vfin and v != run_val[j]
+                prev_run[j] = last_row[j] if ch else prev_run[j]
+                run_val[j] = v if ch else run_val[j]
+                last_row[j] = tf if vfin else last_row[j]
+            dirty[j] = bad
+        full = t % period == period - 1
+        for j in range(N):
+            if full or dirty[j]:
                 _recompute(x, t, d, j, a, s1, s2, s3, s4)
-                since[j] = 0
-            if t < d - 1:
+        if t < d - 1:
+            for j in range(N):
                 out[t, j] = np.nan
-                continue
+            continue
+        lo = float(t - d + 1)
+        for j in range(N):
             n = cnt[j]
-            if n == 0:
-                out[t, j] = np.nan
-                continue
             nf = n - npi[j] - nni[j]
-            if stat in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF):
-                if npi[j] > 0 and nni[j] > 0:
+            if n == 0.0:
+                out[t, j] = np.nan
+            elif not spread:
+                if npi[j] > 0.0 and nni[j] > 0.0:
                     m = np.nan
-                elif npi[j] > 0:
+                elif npi[j] > 0.0:
                     m = np.inf
-                elif nni[j] > 0:
+                elif nni[j] > 0.0:
                     m = -np.inf
                 elif stat == STAT_SUM:
                     m = nf * a[j] + s1[j]
                 else:
                     m = a[j] + s1[j] / nf
-                if stat == STAT_AV_DIFF:
-                    m = x[t, j] - m
-                out[t, j] = m
-                continue
-            if nf < n:
+                out[t, j] = x[t, j] - m if stat == STAT_AV_DIFF else m
+            elif nf < n:
                 out[t, j] = np.nan
-                continue
-            if prev_run[j] < lo:  # every value in the window is equal: exact zero dispersion
-                mu = 0.0
-                m2 = 0.0
-                m3 = 0.0
-                m4 = 0.0
             else:
-                mu = s1[j] / nf
-                e2 = s2[j] / nf
-                m2 = e2 - mu * mu
-                if m2 < 0.0:
-                    m2 = 0.0
-                m3 = 0.0
-                m4 = 0.0
-                if hi:
-                    e3 = s3[j] / nf
-                    m3 = e3 - 3.0 * mu * e2 + 2.0 * mu * mu * mu
-                    m4 = s4[j] / nf - 4.0 * mu * e3 + 6.0 * mu * mu * e2 - 3.0 * mu * mu * mu * mu
-                    if m4 < 0.0:
-                        m4 = 0.0
-            if stat == STAT_STD:
-                out[t, j] = math.sqrt(m2)
-            elif stat == STAT_VAR:
-                out[t, j] = m2
-            elif stat == STAT_ZSCORE:
-                v = x[t, j]
-                if v != v or m2 == 0.0:
-                    out[t, j] = np.nan
-                else:
-                    out[t, j] = ((v - a[j]) - mu) / math.sqrt(m2)
-            elif stat == STAT_IR:
-                out[t, j] = np.nan if m2 == 0.0 else (a[j] + mu) / math.sqrt(m2)
-            elif stat == STAT_SKEW:
-                out[t, j] = np.nan if m2 == 0.0 else m3 / (m2 * math.sqrt(m2))
-            elif stat == STAT_KURT:
-                out[t, j] = np.nan if m2 == 0.0 else m4 / (m2 * m2) - 3.0
-            elif k == 0:
-                out[t, j] = 1.0
-            elif k == 1:
-                out[t, j] = 0.0
-            elif k == 2:
-                out[t, j] = m2
-            elif k == 3:
-                out[t, j] = m3
-            else:
-                out[t, j] = m4
+                out[t, j] = _spread_stat(stat, k, hi, prev_run[j] < lo, nf, a[j], s1[j], s2[j], s3[j], s4[j],
+                                         x[t, j])
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _spread_stat(stat, k, hi, const, nf, a, s1, s2, s3, s4, today):
+    if const:  # every value in the window is equal: exact zero dispersion
+        mu = 0.0
+        m2 = 0.0
+        m3 = 0.0
+        m4 = 0.0
+    else:
+        mu = s1 / nf
+        e2 = s2 / nf
+        m2 = max(e2 - mu * mu, 0.0)
+        m3 = 0.0
+        m4 = 0.0
+        if hi:
+            e3 = s3 / nf
+            m3 = e3 - 3.0 * mu * e2 + 2.0 * mu * mu * mu
+            m4 = max(s4 / nf - 4.0 * mu * e3 + 6.0 * mu * mu * e2 - 3.0 * mu * mu * mu * mu, 0.0)
+    if stat == STAT_STD:
+        return math.sqrt(m2)
+    if stat == STAT_VAR:
+        return m2
+    if stat == STAT_ZSCORE:
+        if today != today or m2 == 0.0:
+            return np.nan
+        return ((today - a) - mu) / math.sqrt(m2)
+    if stat == STAT_IR:
+        return np.nan if m2 == 0.0 else (a + mu) / math.sqrt(m2)
+    if stat == STAT_SKEW:
+        return np.nan if m2 == 0.0 else m3 / (m2 * math.sqrt(m2))
+    if stat == STAT_KURT:
+        return np.nan if m2 == 0.0 else m4 / (m2 * m2) - 3.0
+    if k == 0:
+        return 1.0
+    if k == 1:
+        return 0.0
+    if k == 2:
+        return m2
+    return m3 if k == 3 else m4
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
