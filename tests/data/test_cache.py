@@ -68,8 +68,12 @@ def test_large_panel_opens_fast(tmp_path: Path) -> None:
     T, N = 2520, 3000
     dates = np.arange(np.datetime64("2010-01-01"), np.datetime64("2010-01-01") + T)
     close = np.ones((T, N))
-    p = Panel(dates, [f"S{i:04d}" for i in range(N)], matrices={"close": close},
-              universes={"TOP100": np.zeros((T, N), dtype=bool)})
+    p = Panel(
+        dates,
+        [f"S{i:04d}" for i in range(N)],
+        matrices={"close": close},
+        universes={"TOP100": np.zeros((T, N), dtype=bool)},
+    )
     save_panel(p, tmp_path / "big")
     t0 = time.perf_counter()
     q = open_panel(tmp_path / "big")
@@ -89,7 +93,7 @@ def test_errors(tmp_path: Path) -> None:
     m = json.loads(good)
     m["version"] = 99
     man.write_text(json.dumps(m))
-    with pytest.raises(DataError, match="cache format version 99.*rebuild the cache"):
+    with pytest.raises(DataError, match=r"cache format version 99.*rebuild the cache"):
         open_panel(tmp_path / "c")
     m = json.loads(good)
     del m["dates"]

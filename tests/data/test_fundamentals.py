@@ -103,7 +103,7 @@ def test_bad_tables_are_data_errors() -> None:
     table = pd.DataFrame({"ticker": ["A"], "period_end": ["2020-01-01"], "x": ["lots"]})
     with pytest.raises(DataError, match=r"non-numeric values in column 'x'"):
         join_point_in_time(DATES, INST, table, value_cols=["x"])
-    assert join_point_in_time(DATES[:0], INST, table.iloc[:0], value_cols=[])  == {}
+    assert join_point_in_time(DATES[:0], INST, table.iloc[:0], value_cols=[]) == {}
 
 
 @settings(max_examples=30, deadline=None)

@@ -22,8 +22,17 @@ def long_frame() -> pd.DataFrame:
             if (t, d) == ("B", "2020-01-06"):
                 continue
             c = 10.0 + i + 10 * j
-            rows.append({"date": d, "ticker": t, "open": c - 0.5, "high": c + 1, "low": c - 1, "close": c,
-                         "volume": 100.0 * (j + 1)})
+            rows.append(
+                {
+                    "date": d,
+                    "ticker": t,
+                    "open": c - 0.5,
+                    "high": c + 1,
+                    "low": c - 1,
+                    "close": c,
+                    "volume": 100.0 * (j + 1),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -93,8 +102,7 @@ def test_case_insensitive_columns_and_integer_dates(tmp_path: Path) -> None:
 
 def test_meta_groups(long_csv: Path, tmp_path: Path) -> None:
     meta = pd.DataFrame(
-        {"ticker": ["A", "C", "Z"], "sector": ["tech", "energy", "x"], "code": [40, 10, 99],
-         "weight": [0.5, 0.2, 0.1]}
+        {"ticker": ["A", "C", "Z"], "sector": ["tech", "energy", "x"], "code": [40, 10, 99], "weight": [0.5, 0.2, 0.1]}
     )
     mp = tmp_path / "meta.csv"
     meta.to_csv(mp, index=False)
@@ -179,7 +187,9 @@ def test_non_numeric_values_name_column_example_and_row(tmp_path: Path) -> None:
 
 def test_unparseable_and_missing_dates(tmp_path: Path) -> None:
     p = write(tmp_path, "u.csv", "date,ticker,close\n2020-01-02,A,1\nnot-a-date,A,2\n2020-13-45,A,3\n")
-    with pytest.raises(DataError, match=r"u\.csv: 2 unparseable dates in column 'date', e\.g\. \['not-a-date', '2020-13-45'\]"):
+    with pytest.raises(
+        DataError, match=r"u\.csv: 2 unparseable dates in column 'date', e\.g\. \['not-a-date', '2020-13-45'\]"
+    ):
         load_long(p)
     p = write(tmp_path, "w.csv", "date,ticker,close\n2020-01-02,A,1\n,A,2\n")
     with pytest.raises(DataError, match=r"w\.csv: 1 rows have no 'date' \(rows \[2\]\)"):
@@ -208,7 +218,9 @@ def test_meta_errors(long_csv: Path, tmp_path: Path) -> None:
 
 def test_wide_errors(tmp_path: Path) -> None:
     p = write(tmp_path, "close.csv", "date,A,B\n2020-01-02,1,2\n2020-01-03,x,3\n2020-01-06,4,oops\n")
-    with pytest.raises(DataError, match=r"close\.csv: 2 non-numeric values, e\.g\. A='x' \(row 2\), B='oops' \(row 3\)"):
+    with pytest.raises(
+        DataError, match=r"close\.csv: 2 non-numeric values, e\.g\. A='x' \(row 2\), B='oops' \(row 3\)"
+    ):
         load_wide({"close": p})
     p = write(tmp_path, "c2.csv", "date,A\n2020-01-02,1\n2020-01-02,2\n")
     with pytest.raises(DataError, match=r"c2\.csv: 1 dates appear more than once, e\.g\. \['2020-01-02'\]"):

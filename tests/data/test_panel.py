@@ -79,16 +79,32 @@ def test_catalogue_only_changes_keep_the_fingerprint() -> None:
 def test_with_fields_coverage_equals_a_fresh_build() -> None:
     p = build()
     q = p.with_fields(matrices={"half": np.where(np.arange(p.n_instruments) < 2, 1.0, np.nan) * np.ones(p.shape)})
-    fresh = Panel(q.dates, q.instruments, matrices=q.matrices, groups=q.groups, vectors=q.vectors,
-                  universes=q.universes, group_labels=q.group_labels, catalogue=q.catalogue)
+    fresh = Panel(
+        q.dates,
+        q.instruments,
+        matrices=q.matrices,
+        groups=q.groups,
+        vectors=q.vectors,
+        universes=q.universes,
+        group_labels=q.group_labels,
+        catalogue=q.catalogue,
+    )
     assert dict(q.catalogue) == dict(fresh.catalogue)
     assert q.catalogue["half"].coverage == pytest.approx(np.mean(2 / (~np.isnan(p["close"])).sum(axis=1)))
     # replacing close (the coverage denominator) recomputes every entry
     close = p["close"].copy()
     close[:, 0] = np.nan
     r = q.with_fields(matrices={"close": close})
-    fresh_r = Panel(r.dates, r.instruments, matrices=r.matrices, groups=r.groups, vectors=r.vectors,
-                    universes=r.universes, group_labels=r.group_labels, catalogue=r.catalogue)
+    fresh_r = Panel(
+        r.dates,
+        r.instruments,
+        matrices=r.matrices,
+        groups=r.groups,
+        vectors=r.vectors,
+        universes=r.universes,
+        group_labels=r.group_labels,
+        catalogue=r.catalogue,
+    )
     assert dict(r.catalogue) == dict(fresh_r.catalogue)
     assert r.catalogue["half"].coverage != q.catalogue["half"].coverage
 

@@ -46,8 +46,17 @@ def test_groups() -> None:
 def test_fields_and_catalogue() -> None:
     p = load_sample()
     pv = ["open", "high", "low", "close", "volume", "returns", "vwap", "dollar_volume", "adv20", "cap", "sharesout"]
-    units = {"open": "price", "close": "price", "vwap": "price", "volume": "volume", "adv20": "volume",
-             "dollar_volume": "dollars", "cap": "dollars", "returns": "ratio", "sharesout": "count"}
+    units = {
+        "open": "price",
+        "close": "price",
+        "vwap": "price",
+        "volume": "volume",
+        "adv20": "volume",
+        "dollar_volume": "dollars",
+        "cap": "dollars",
+        "returns": "ratio",
+        "sharesout": "count",
+    }
     for f in pv:
         info = p.catalogue[f]
         assert info.dataset == "pv1" and info.category == "pv" and info.description
@@ -94,7 +103,7 @@ def test_universes() -> None:
     sizes = {k: p.universe(k).sum(axis=1) for k in p.universes}
     live = sizes["TOP100"] > 0
     assert (sizes["TOP100"][live] == 100).all() and (sizes["TOP200"][live] == 200).all()
-    assert 470 <= sizes["TOP500"][live].min() and sizes["TOP500"].max() <= 500
+    assert sizes["TOP500"][live].min() >= 470 and sizes["TOP500"].max() <= 500
     assert not live[:33].any() and live[-900:].all()  # Feb and Mar 2013 have no 20-row history
     assert (p.universe("TOP100") <= p.universe("TOP200")).all()
 

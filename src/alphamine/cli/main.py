@@ -8,6 +8,7 @@ from alphamine.cli.data_cmd import data_app
 from alphamine.cli.demo_cmd import demo
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
+from alphamine.cli.simulate_cmd import simulate_command
 
 app = typer.Typer(
     name="alphamine",
@@ -20,6 +21,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(ops_app, name="ops")
 register_lint(app)
 app.command()(demo)
+app.command("simulate")(simulate_command)
 
 
 @app.command()

@@ -104,8 +104,10 @@ def _parse_dates(s: pd.Series, file: PathLike, col: str) -> np.ndarray:
         parsed = s
     elif pd.api.types.is_integer_dtype(s.dtype) and s.between(10_000_101, 99_991_231).all():
         parsed = pd.to_datetime(s.astype(str), format="%Y%m%d", errors="coerce")  # 20130208
-    else:
-        parsed = pd.to_datetime(s, errors="coerce", format="mixed")
+    else:  # one inferred format (fast); per-element parsing only if that leaves holes
+        parsed = pd.to_datetime(s, errors="coerce")
+        if (parsed.isna() & s.notna()).any():
+            parsed = pd.to_datetime(s, errors="coerce", format="mixed")
     missing = s.isna().to_numpy()
     if missing.any():
         raise DataError(f"{file}: {int(missing.sum())} rows have no {col!r} (rows {_rows(missing)})")

@@ -36,6 +36,11 @@ STAT_VAR = 9
 CANCEL = 100.0
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _b(c):
+    return 1.0 if c else 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _recompute(x, t, d, j, a, s1, s2, s3, s4):
     """Rebuild column j's anchor and power sums from the window rows max(0, t-d+1)..t."""
@@ -84,6 +89,46 @@ def _recompute(x, t, d, j, a, s1, s2, s3, s4):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _recompute_all(x, t, d, a, s1, s2, s3, s4, work):
+    """`_recompute` for every column at once, rows outer / columns inner (contiguous)."""
+    N = x.shape[1]
+    lo = max(0, t - d + 1)
+    c = work[0]
+    acc = work[1]
+    n = work[2]
+    for j in range(N):
+        c[j] = np.nan
+        acc[j] = 0.0
+        n[j] = 0.0
+        s1[j] = 0.0
+        s2[j] = 0.0
+        s3[j] = 0.0
+        s4[j] = 0.0
+    for r in range(lo, t + 1):
+        for j in range(N):
+            v = x[r, j]
+            c[j] = v if v - v == 0.0 else c[j]
+    for r in range(lo, t + 1):
+        for j in range(N):
+            v = x[r, j]
+            fin = v - v == 0.0
+            acc[j] += v - c[j] if fin else 0.0
+            n[j] += _b(fin)
+    for j in range(N):
+        a[j] = c[j] if acc[j] == 0.0 else c[j] + acc[j] / n[j]
+        a[j] = a[j] if n[j] > 0.0 else 0.0
+    for r in range(lo, t + 1):
+        for j in range(N):
+            v = x[r, j]
+            dv = v - a[j] if v - v == 0.0 else 0.0
+            d2 = dv * dv
+            s1[j] += dv
+            s2[j] += d2
+            s3[j] += d2 * dv
+            s4[j] += d2 * d2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def moments_kernel(x, d, stat, k):
     """Rolling statistic `stat` (STAT_*) over windows of d rows; rows t < d-1 are NaN (P3).
 
@@ -104,6 +149,7 @@ def moments_kernel(x, d, stat, k):
     s3 = np.zeros(N)
     s4 = np.zeros(N)
     dirty = np.zeros(N, dtype=np.bool_)
+    work = np.empty((3, N))
     prev_run = np.full(N, -1e18)  # row of the last finite value before the current run of equal values
     last_row = np.full(N, -1e18)  # row of the last finite value
     run_val = np.full(N, np.nan)
@@ -117,9 +163,9 @@ def moments_kernel(x, d, stat, k):
             o = x[ot, j]
             vfin = v - v == 0.0
             ofin = has_old and o - o == 0.0
-            cnt[j] += float(v == v) - float(has_old and o == o)
-            npi[j] += float(v == np.inf) - float(has_old and o == np.inf)
-            nni[j] += float(v == -np.inf) - float(has_old and o == -np.inf)
+            cnt[j] += _b(v == v) - _b(has_old and o == o)
+            npi[j] += _b(v == np.inf) - _b(has_old and o == np.inf)
+            nni[j] += _b(v == -np.inf) - _b(has_old and o == -np.inf)
             dn = v - a[j] if vfin else 0.0
             do = o - a[j] if ofin else 0.0
             qn = dn * dn
@@ -139,10 +185,12 @@ def moments_kernel(x, d, stat, k):
                 run_val[j] = v if ch else run_val[j]
                 last_row[j] = tf if vfin else last_row[j]
             dirty[j] = bad
-        full = t % period == period - 1
-        for j in range(N):
-            if full or dirty[j]:
-                _recompute(x, t, d, j, a, s1, s2, s3, s4)
+        if t % period == period - 1:
+            _recompute_all(x, t, d, a, s1, s2, s3, s4, work)
+        else:
+            for j in range(N):
+                if dirty[j]:
+                    _recompute(x, t, d, j, a, s1, s2, s3, s4)
         if t < d - 1:
             for j in range(N):
                 out[t, j] = np.nan
