@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphamine.sim.positions import apply_max_trade, build_weights, daily_book, decay_alpha
+from alphamine.sim.positions import apply_max_trade, book_series, build_weights, decay_alpha, sub_universe_pnl
 from tests.sim.reference import ref_book, ref_decay, ref_weights
 
 
@@ -84,7 +84,11 @@ def test_daily_book_matches_reference(delay: int) -> None:
     A, U, codes, r = _market(3)
     W, _ = build_weights(A, U, codes, np.zeros((*A.shape, 0)), True, 0.0, 20, 1e-9, 1e-9)
     ref = ref_book(W, r, delay)
-    pnl, traded, longs, shorts = daily_book(ref["pos"], r)
+    pnl, traded, longs, shorts, max_abs = book_series(W, 1 - delay, 2e7, r)
+    np.testing.assert_allclose(max_abs, np.abs(ref["pos"]).max(axis=1) / 2e7, rtol=1e-12)
+    # a materialized positions matrix read with lag 0 gives the same series
+    again = book_series(ref["pos"] / 2e7, 0, 2e7, r)
+    np.testing.assert_allclose(again[0], ref["pnl"], rtol=1e-12, atol=1e-6)
     np.testing.assert_allclose(pnl, ref["pnl"], rtol=1e-12, atol=1e-6)
     np.testing.assert_allclose(traded, ref["traded"], rtol=1e-12, atol=1e-6)
     np.testing.assert_array_equal(longs, ref["longs"])
@@ -102,3 +106,19 @@ def test_max_trade_caps_every_change() -> None:
     assert np.all(pos[:5] == 0.0)
     # with a huge limit the target is reached
     np.testing.assert_allclose(apply_max_trade(target, np.full_like(target, 1e12)), target)
+
+
+def test_sub_universe_pnl_matches_reference() -> None:
+    A, U, codes, r = _market(5)
+    W, _ = build_weights(A, U, codes, np.zeros((*A.shape, 0)), True, 0.0, 20, 1e-9, 1e-9)
+    sub = np.random.default_rng(9).random(A.shape) < 0.5
+    want = np.zeros(A.shape[0])
+    for t in range(A.shape[0]):
+        names = [j for j in range(A.shape[1]) if sub[t, j] and W[t, j] != 0]
+        if not names:
+            continue
+        mean = sum(W[t, j] for j in names) / len(names)
+        gross = sum(abs(W[t, j] - mean) for j in names)
+        if gross > 0:
+            want[t] = sum((W[t, j] - mean) / gross * 2e7 * (0 if np.isnan(r[t, j]) else r[t, j]) for j in names)
+    np.testing.assert_allclose(sub_universe_pnl(W, 0, 2e7, sub, r), want, rtol=1e-10, atol=1e-6)

@@ -134,7 +134,11 @@ def info(
     """Summarise a panel: dates, instruments, fields by type and category, universes."""
     with source_errors():
         panel = resolve_panel(data, meta, sample, synthetic, seed)
-    con = Console(highlight=False)
+    print_panel_info(panel, Console(highlight=False))
+
+
+def print_panel_info(panel: Panel, con: Console) -> None:
+    """The `data info` summary of a panel (also printed by `alphamine demo`)."""
     con.print(f"[bold]{panel.name or 'panel'}[/bold]  fingerprint {panel.fingerprint()}")
     if panel.n_days:
         con.print(f"dates        {panel.dates[0]} .. {panel.dates[-1]}  ({panel.n_days} days)")

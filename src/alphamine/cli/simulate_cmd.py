@@ -185,7 +185,7 @@ def _batch(
 
         def tick(done: int, total: int, r: Any) -> None:
             counts["failed" if isinstance(r, SimFailure) else "ok"] += 1
-            bar.update(task, completed=done, **counts)
+            bar.update(task, completed=done, ok=counts["ok"], failed=counts["failed"])
 
         results = simulate_many(exprs, panel, settings, workers=workers, progress=tick)
     table = Table(title=f"{len(results)} expressions")

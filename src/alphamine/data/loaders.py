@@ -15,6 +15,7 @@ are added when the data has ``close`` and ``volume``.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -105,7 +106,9 @@ def _parse_dates(s: pd.Series, file: PathLike, col: str) -> np.ndarray:
     elif pd.api.types.is_integer_dtype(s.dtype) and s.between(10_000_101, 99_991_231).all():
         parsed = pd.to_datetime(s.astype(str), format="%Y%m%d", errors="coerce")  # 20130208
     else:  # one inferred format (fast); per-element parsing only if that leaves holes
-        parsed = pd.to_datetime(s, errors="coerce")
+        with warnings.catch_warnings():  # "could not infer format": handled just below
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(s, errors="coerce")
         if (parsed.isna() & s.notna()).any():
             parsed = pd.to_datetime(s, errors="coerce", format="mixed")
     missing = s.isna().to_numpy()
@@ -191,7 +194,7 @@ def meta_groups(
     """
     df = read_table(meta)
     tcol = _find_col(df, ticker_col, meta, "ticker")
-    tick = df[tcol].astype(str)
+    tick = df[tcol].astype(str).str.strip()
     dup = tick.duplicated(keep=False).to_numpy()
     if dup.any():
         ex = tick[dup].unique()[:_EXAMPLES].tolist()

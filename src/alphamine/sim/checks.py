@@ -81,12 +81,12 @@ def threshold_checks(is_stats: Mapping[str, float], profile: CheckProfile, delay
     ]
 
 
-def concentrated_weight(weights: np.ndarray, dates: np.ndarray, lo: int, hi: int) -> dict[str, Any]:
-    """Max daily |w| (fraction of the book) over the IS days must stay below 10 %; the failing value
-    and its date are reported."""
+def concentrated_weight(max_abs: np.ndarray, dates: np.ndarray, lo: int, hi: int) -> dict[str, Any]:
+    """Max daily |w| (fraction of the book; `max_abs` per day) over the IS days must stay below 10 %; the
+    failing value and its date are reported."""
     if hi <= lo:
         return check("CONCENTRATED_WEIGHT", "PASS", CONCENTRATED_WEIGHT_LIMIT, 0.0)
-    daily_max = np.abs(weights[lo:hi]).max(axis=1)
+    daily_max = max_abs[lo:hi]
     i = int(np.argmax(daily_max))
     value = float(daily_max[i])
     ok = value < CONCENTRATED_WEIGHT_LIMIT

@@ -27,6 +27,7 @@ from alphamine.data.panel import Panel
 from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
+from alphamine.sim.positions import clean_copy
 
 
 class EvaluationError(ValueError):
@@ -113,9 +114,7 @@ class Evaluator:
             res = out.astype(np.float64)
             res[out < 0] = np.nan
             return res
-        res = np.array(out, dtype=np.float64, copy=True)
-        res[~np.isfinite(res)] = np.nan
-        return res
+        return clean_copy(out)
 
     def evaluate_many(self, exprs: Iterable[str | A.Program | A.Node]) -> list[np.ndarray]:
         return [self.evaluate(e) for e in exprs]

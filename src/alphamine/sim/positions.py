@@ -227,32 +227,94 @@ def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def daily_book(positions: np.ndarray, returns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """pnl[t] = Σ pos[t]·r[t] (missing return -> 0), traded[t] = Σ |pos[t] - pos[t-1]| (from 0 on row 0),
-    and the daily counts of positive / negative positions (sign as computed, P20)."""
-    T, N = positions.shape
+def book_series(
+    weights: np.ndarray, lag: int, scale: float, returns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Daily series of a book whose PnL row p holds positions weights[p - lag] · scale (0 before row lag).
+
+    pnl[p] = Σ pos·r[p] (a missing return contributes 0); traded[p] = Σ |pos[p] - pos[p-1]| (from zero
+    on the first row); long/short counts use the sign of the position as computed (P20); max_abs[p] =
+    max |pos[p]| / scale. One pass, no (T, N) temporaries.
+    """
+    T, N = returns.shape
     pnl = np.zeros(T)
     traded = np.zeros(T)
     longs = np.zeros(T)
     shorts = np.zeros(T)
-    for t in range(T):
+    max_abs = np.zeros(T)
+    for p in range(T):
+        b = p - lag
+        if b < 0:
+            continue
         p_sum = 0.0
         tr = 0.0
         lc = 0.0
         sc = 0.0
+        mx = 0.0
         for j in range(N):
-            p = positions[t, j]
-            r = returns[t, j]
+            w = weights[b, j]
+            pos = w * scale
+            r = returns[p, j]
             if not np.isnan(r):
-                p_sum += p * r
-            prev = positions[t - 1, j] if t > 0 else 0.0
-            tr += abs(p - prev)
-            if p > 0.0:
+                p_sum += pos * r
+            prev = weights[b - 1, j] * scale if b > 0 else 0.0
+            tr += abs(pos - prev)
+            if pos > 0.0:
                 lc += 1.0
-            elif p < 0.0:
+            elif pos < 0.0:
                 sc += 1.0
-        pnl[t] = p_sum
-        traded[t] = tr
-        longs[t] = lc
-        shorts[t] = sc
-    return pnl, traded, longs, shorts
+            if abs(w) > mx:
+                mx = abs(w)
+        pnl[p] = p_sum
+        traded[p] = tr
+        longs[p] = lc
+        shorts[p] = sc
+        max_abs[p] = mx
+    return pnl, traded, longs, shorts, max_abs
+
+
+@njit(cache=True, nogil=True)
+def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """brain.md §4.3: each day's weights restricted to the sub-universe (names holding a position),
+    market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
+    T, N = returns.shape
+    pnl = np.zeros(T)
+    for p in range(T):
+        b = p - lag
+        if b < 0:
+            continue
+        total = 0.0
+        count = 0
+        for j in range(N):
+            if sub[b, j] and weights[b, j] != 0.0:
+                total += weights[b, j]
+                count += 1
+        if count == 0:
+            continue
+        mean = total / count
+        gross = 0.0
+        for j in range(N):
+            if sub[b, j] and weights[b, j] != 0.0:
+                gross += abs(weights[b, j] - mean)
+        if not (gross > 0.0):
+            continue
+        acc = 0.0
+        for j in range(N):
+            if sub[b, j] and weights[b, j] != 0.0:
+                r = returns[p, j]
+                if not np.isnan(r):
+                    acc += (weights[b, j] - mean) / gross * scale * r
+        pnl[p] = acc
+    return pnl
+
+
+@njit(cache=True, nogil=True)
+def clean_copy(a: np.ndarray) -> np.ndarray:
+    """A writable C-contiguous float64 copy with ±inf turned into NaN (simulation.md step 2)."""
+    T, N = a.shape
+    out = np.empty((T, N))
+    for t in range(T):
+        for j in range(N):
+            v = a[t, j]
+            out[t, j] = v if np.isfinite(v) else np.nan
+    return out

@@ -18,7 +18,7 @@ from alphamine.sim import checks as C
 from alphamine.sim.evaluate import EvaluationError, Evaluator, SubexpressionCache
 from alphamine.sim.metrics import period_stats, sharpe
 from alphamine.sim.periods import Periods, split_periods, year_blocks
-from alphamine.sim.positions import apply_max_trade, build_weights, daily_book, decay_alpha
+from alphamine.sim.positions import apply_max_trade, book_series, build_weights, decay_alpha, sub_universe_pnl
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
@@ -224,15 +224,17 @@ def finish(
     alpha: np.ndarray | None = None,
 ) -> SimResult:
     """Steps 8 on: positions in the PnL frame, max trade, PnL, periods, metrics, yearly table, checks."""
-    target = position_frame(weights, s.delay) * BOOK_SIZE
+    returns = np.ascontiguousarray(panel_returns(panel))
+    lag = 1 - s.delay  # PnL row p holds the weights built on row p - lag
     if s.max_trade_on:
+        target = position_frame(weights, s.delay) * BOOK_SIZE
         limit = np.full(panel.shape, np.nan)
         limit[1:] = s.max_trade_adv_fraction * adv_dollars(panel)[:-1]
-        positions = apply_max_trade(target, limit)
+        book, book_lag, scale = apply_max_trade(target, limit) / BOOK_SIZE, 0, BOOK_SIZE
     else:
-        positions = target
-    pnl, traded, longs, shorts = daily_book(positions, np.ascontiguousarray(panel_returns(panel)))
-    active = np.flatnonzero(np.any(positions != 0.0, axis=1))
+        book, book_lag, scale = weights, lag, BOOK_SIZE
+    pnl, traded, longs, shorts, max_abs = book_series(book, book_lag, scale, returns)
+    active = np.flatnonzero(traded > 0.0)  # the first position day trades the whole book from zero
     first = int(active[0]) if active.size else panel.n_days
     periods = split_periods(panel.dates, first, is_end=s.is_end, test_period=s.test_period)
     metrics = {name: _stats(rng, first, pnl, traded, longs, shorts) for name, rng in _ranges(periods).items()}
@@ -240,10 +242,12 @@ def finish(
     for year, stage, lo, hi in year_blocks(panel.dates, periods):
         row = period_stats(pnl[lo:hi], traded[lo:hi], longs[lo:hi], shorts[lo:hi])
         yearly.append({"year": year, **row, "stage": stage})
-    book_weights = positions / BOOK_SIZE
-    checklist = run_checks(panel, s, periods, metrics["is"], pnl, book_weights, weights, unit_warnings, pool)
+    checklist = run_checks(panel, s, periods, metrics["is"], pnl, max_abs, weights, returns, unit_warnings, pool)
     for m in metrics.values():
         m["startDate"] = str(panel.dates[first]) if first < panel.n_days else None
+    kept = None
+    if keep_weights:
+        kept = book if book_lag == 0 else position_frame(book, s.delay)
     return SimResult(
         expression=expression,
         settings=s,
@@ -258,7 +262,7 @@ def finish(
         checks=checklist,
         truncation_rounds=int(rounds.max()) if rounds.size else 0,
         data_fingerprint=panel.fingerprint(),
-        weights=book_weights if keep_weights else None,
+        weights=kept,
     )
 
 
@@ -281,18 +285,20 @@ def run_checks(
     periods: Periods,
     is_stats: Mapping[str, float],
     pnl: np.ndarray,
-    book_weights: np.ndarray,
-    build_weights_: np.ndarray,
+    max_abs: np.ndarray,
+    weights: np.ndarray,
+    returns: np.ndarray,
     unit_warnings: Sequence[str],
     pool: Sequence[C.PoolEntry] | None,
 ) -> list[dict[str, Any]]:
     lo, hi = max(periods.is_range[0], periods.first), periods.is_range[1]
     out = C.threshold_checks(is_stats, s.check_profile, s.delay)
-    out.append(C.concentrated_weight(book_weights, panel.dates, lo, hi))
+    out.append(C.concentrated_weight(max_abs, panel.dates, lo, hi))
     sub = next_liquid_universe(panel, s.universe)
     sub_sharpe = None
     if sub is not None:
-        sub_sharpe = sub_universe_sharpe(build_weights_, panel.universe(sub), panel, s.delay, lo, hi)
+        sub_pnl = sub_universe_pnl(weights, 1 - s.delay, BOOK_SIZE, np.ascontiguousarray(panel.universe(sub)), returns)
+        sub_sharpe = sharpe(sub_pnl[lo:hi]) if hi > lo else 0.0
     out.append(
         C.sub_universe_check(
             is_stats["sharpe"], sub_sharpe, universe_size(s.universe), universe_size(sub) if sub else None
@@ -305,22 +311,3 @@ def run_checks(
     out.append(C.units_check(unit_warnings))
     out.append(C.data_length_check(max(hi - lo, 0)))
     return out
-
-
-def sub_universe_sharpe(
-    weights: np.ndarray, sub_universe: np.ndarray, panel: Panel, delay: int, lo: int, hi: int
-) -> float:
-    """brain.md §4.3: the alpha's weights, NaN outside the sub-universe, market-neutralized and
-    re-scaled to the full book; IS Sharpe of the resulting PnL."""
-    members = sub_universe & (weights != 0.0)
-    w = np.where(members, weights, 0.0)
-    n = members.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, w.sum(axis=1, keepdims=True) / np.maximum(n, 1), 0.0)
-    w = np.where(members, w - mean, 0.0)
-    gross = np.abs(w).sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(gross > 0, w / gross, 0.0)
-    pos = position_frame(w, delay) * BOOK_SIZE
-    pnl, _, _, _ = daily_book(pos, np.ascontiguousarray(panel_returns(panel)))
-    return sharpe(pnl[lo:hi]) if hi > lo else 0.0

@@ -83,34 +83,74 @@ def _make_stat(mode: int, single: bool) -> Any:
         do_dev = dev and (mode != NORMALIZE or p1 != 0.0)
         for t in range(T):
             nt = 0
-            for i in range(N):
-                v = x[t, i]
-                c = 0 if single else codes[t, i]
-                if c < 0 or v != v:
-                    continue
-                if cnt[c] == 0:
-                    touched[nt] = c
-                    nt += 1
-                cnt[c] += 1
-                s[c] += v
-                if v < mn[c]:
-                    mn[c] = v
-                if v > mx[c]:
-                    mx[c] = v
-                if absum:
-                    sabs[c] += abs(v)
-                if sides:
-                    if v > 0:
-                        spos[c] += v
-                    elif v < 0:
-                        sneg[c] -= v
+            if single:  # scalar accumulators: no store-to-load chains through memory
+                n1 = 0
+                s1 = 0.0
+                a1 = 0.0
+                pos1 = 0.0
+                neg1 = 0.0
+                lo1 = np.inf
+                hi1 = -np.inf
+                for i in range(N):
+                    v = x[t, i]
+                    if v != v:
+                        continue
+                    n1 += 1
+                    s1 += v
+                    lo1 = v if v < lo1 else lo1
+                    hi1 = v if v > hi1 else hi1
+                    if absum:
+                        a1 += abs(v)
+                    if sides:
+                        if v > 0:
+                            pos1 += v
+                        elif v < 0:
+                            neg1 -= v
+                if n1 > 0:
+                    touched[0] = 0
+                    nt = 1
+                    cnt[0], s[0], sabs[0], spos[0], sneg[0], mn[0], mx[0] = n1, s1, a1, pos1, neg1, lo1, hi1
+            else:
+                for i in range(N):
+                    v = x[t, i]
+                    c = codes[t, i]
+                    if c < 0 or v != v:
+                        continue
+                    if cnt[c] == 0:
+                        touched[nt] = c
+                        nt += 1
+                    cnt[c] += 1
+                    s[c] += v
+                    if v < mn[c]:
+                        mn[c] = v
+                    if v > mx[c]:
+                        mx[c] = v
+                    if absum:
+                        sabs[c] += abs(v)
+                    if sides:
+                        if v > 0:
+                            spos[c] += v
+                        elif v < 0:
+                            sneg[c] -= v
             for q in range(nt):
                 c = touched[q]
                 mean[c] = mn[c] if mn[c] == mx[c] else s[c] / cnt[c]
-            if do_dev:
+            if do_dev and single:
+                if nt == 1 and mn[0] != mx[0]:
+                    m0 = mean[0]
+                    ss1 = 0.0
+                    for i in range(N):
+                        v = x[t, i]
+                        if v == v:
+                            ss1 += (v - m0) * (v - m0)
+                    ss[0] = ss1
+                    sd[0] = np.sqrt(ss1 / cnt[0])
+                else:
+                    sd[0] = 0.0
+            elif do_dev:
                 for i in range(N):
                     v = x[t, i]
-                    c = 0 if single else codes[t, i]
+                    c = codes[t, i]
                     if c < 0 or v != v or mn[c] == mx[c]:
                         continue
                     d = v - mean[c]

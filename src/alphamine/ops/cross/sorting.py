@@ -80,20 +80,24 @@ def _make_decode(mode: int, single: bool) -> Any:
         idx = np.empty(n, np.int32)
         for r in range(rows):
             m = nvalid[row0 + r]
+            bad = False
+            prev = np.uint64(0)
             for k in range(m):
-                col = np.int32(keys[r, k] & mask)
+                key = keys[r, k]
+                col = np.int32(key & mask)
                 idx[k] = col
                 vals[k] = x[r, col]
+                coarse = key >> ishift
+                if k > 0 and coarse == prev and vals[k] < vals[k - 1]:
+                    bad = True
+                prev = coarse
             a = 0
-            while a < m:  # runs sharing a truncated key: restore the exact value order
+            while bad and a < m:  # runs sharing a truncated key: restore the exact value order
                 ca = keys[r, a] >> ishift
                 b = a + 1
-                ok = True
                 while b < m and (keys[r, b] >> ishift) == ca:
-                    if vals[b] < vals[b - 1]:
-                        ok = False
                     b += 1
-                if not ok:
+                if b - a > 1:
                     sub = np.argsort(vals[a:b], kind="mergesort")
                     seg_i = idx[a:b].copy()
                     seg_v = vals[a:b].copy()

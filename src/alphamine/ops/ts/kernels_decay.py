@@ -33,15 +33,12 @@ def rank_kernel(x, d, mode, constant):
             eq[j] = 0.0
             nv[j] = 0.0
         for r in range(t - d + 1, t + 1):
-            for j in range(N):
+            for j in range(N):  # branch-free counters (vectorizable)
                 w = x[r, j]
                 v = x[t, j]
-                if w == w:
-                    nv[j] += 1.0
-                    if w < v:
-                        less[j] += 1.0
-                    elif w == v:
-                        eq[j] += 1.0
+                nv[j] += 1.0 if w == w else 0.0
+                less[j] += 1.0 if w < v else 0.0
+                eq[j] += 1.0 if w == v else 0.0
         for j in range(N):
             v = x[t, j]
             if v != v:

@@ -20,7 +20,6 @@ STAT_CORR = 1
 STAT_REG = 10  # + rettype (0..9)
 
 CANCEL = 100.0
-_FAR = -(1 << 62)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -90,12 +89,66 @@ def _recompute(y, x, t, d, lag, j, ay, ax, sy, sx, syy, sxx, sxy):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work):
+    """`_recompute` for every column at once, rows outer / columns inner (contiguous)."""
+    N = y.shape[1]
+    lo = max(0, t - d + 1, lag)  # rows r < lag have no x
+    cy = work[0]
+    cx = work[1]
+    qy = work[2]
+    qx = work[3]
+    n = work[4]
+    for j in range(N):
+        cy[j] = np.nan
+        cx[j] = np.nan
+        qy[j] = 0.0
+        qx[j] = 0.0
+        n[j] = 0.0
+        sy[j] = 0.0
+        sx[j] = 0.0
+        syy[j] = 0.0
+        sxx[j] = 0.0
+        sxy[j] = 0.0
+    for r in range(lo, t + 1):
+        for j in range(N):
+            vy = y[r, j]
+            vx = x[r - lag, j]
+            f = (vy - vy == 0.0) and (vx - vx == 0.0)
+            cy[j] = vy if f else cy[j]
+            cx[j] = vx if f else cx[j]
+    for r in range(lo, t + 1):
+        for j in range(N):
+            vy = y[r, j]
+            vx = x[r - lag, j]
+            f = (vy - vy == 0.0) and (vx - vx == 0.0)
+            qy[j] += vy - cy[j] if f else 0.0
+            qx[j] += vx - cx[j] if f else 0.0
+            n[j] += 1.0 if f else 0.0
+    for j in range(N):
+        ok = n[j] > 0.0
+        ay[j] = cy[j] + qy[j] / n[j] if ok else 0.0
+        ax[j] = cx[j] + qx[j] / n[j] if ok else 0.0
+    for r in range(lo, t + 1):
+        for j in range(N):
+            vy = y[r, j]
+            vx = x[r - lag, j]
+            f = (vy - vy == 0.0) and (vx - vx == 0.0)
+            dy = vy - ay[j] if f else 0.0
+            dx = vx - ax[j] if f else 0.0
+            sy[j] += dy
+            sx[j] += dx
+            syy[j] += dy * dy
+            sxx[j] += dx * dx
+            sxy[j] += dx * dy
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def pairs_kernel(y, x, d, lag, stat):
     """Rolling covariance / correlation / regression output `stat` of y on x (x lagged by `lag`)."""
     T, N = y.shape
     out = np.empty((T, N), dtype=np.float64)
-    cnt = np.zeros(N, dtype=np.int64)  # valid pairs (±inf included)
-    ninf = np.zeros(N, dtype=np.int64)  # valid pairs holding ±inf
+    cnt = np.zeros(N)  # valid pairs (±inf included)
+    ninf = np.zeros(N)  # valid pairs holding ±inf
     ay = np.zeros(N)
     ax = np.zeros(N)
     sy = np.zeros(N)
@@ -103,77 +156,67 @@ def pairs_kernel(y, x, d, lag, stat):
     syy = np.zeros(N)
     sxx = np.zeros(N)
     sxy = np.zeros(N)
-    since = np.zeros(N, dtype=np.int64)
-    last_row = np.full(N, _FAR, dtype=np.int64)
-    prev_x = np.full(N, _FAR, dtype=np.int64)
-    prev_y = np.full(N, _FAR, dtype=np.int64)
+    dirty = np.zeros(N, dtype=np.bool_)
+    work = np.empty((5, N))
+    last_row = np.full(N, -1e18)
+    prev_x = np.full(N, -1e18)
+    prev_y = np.full(N, -1e18)
     run_x = np.full(N, np.nan)
     run_y = np.full(N, np.nan)
     period = max(2 * d, 32)
     first = d - 1 + lag
     for t in range(T):
-        lo = t - d + 1
-        for j in range(N):
-            dirty = False
-            if t >= d:
-                oy = y[t - d, j]
-                ox = _xval(x, t - d, lag, j)
-                if oy == oy and ox == ox:
-                    cnt[j] -= 1
-                    if not (_finite(oy) and _finite(ox)):
-                        ninf[j] -= 1
-                    elif cnt[j] - ninf[j] == 0:
-                        sy[j] = 0.0
-                        sx[j] = 0.0
-                        syy[j] = 0.0
-                        sxx[j] = 0.0
-                        sxy[j] = 0.0
-                    else:
-                        dy = oy - ay[j]
-                        dx = ox - ax[j]
-                        sy[j] -= dy
-                        sx[j] -= dx
-                        syy[j] -= dy * dy
-                        sxx[j] -= dx * dx
-                        sxy[j] -= dx * dy
-                        dirty = dx * dx > CANCEL * sxx[j] or dy * dy > CANCEL * syy[j]
+        has_old = t >= d
+        ot = t - d if has_old else 0
+        has_x = t >= lag
+        xt = t - lag if has_x else 0
+        has_ox = t - d >= lag
+        oxt = t - d - lag if has_ox else 0
+        tf = float(t)
+        for j in range(N):  # branch-free update of every column (vectorizable)
             vy = y[t, j]
-            vx = _xval(x, t, lag, j)
-            if vy == vy and vx == vx:
-                cnt[j] += 1
-                if not (_finite(vy) and _finite(vx)):
-                    ninf[j] += 1
-                else:
-                    if cnt[j] - ninf[j] == 1:
-                        ay[j] = vy
-                        ax[j] = vx
-                        sy[j] = 0.0
-                        sx[j] = 0.0
-                        syy[j] = 0.0
-                        sxx[j] = 0.0
-                        sxy[j] = 0.0
-                    else:
-                        dy = vy - ay[j]
-                        dx = vx - ax[j]
-                        sy[j] += dy
-                        sx[j] += dx
-                        syy[j] += dy * dy
-                        sxx[j] += dx * dx
-                        sxy[j] += dx * dy
-                    if vx != run_x[j]:
-                        prev_x[j] = last_row[j]
-                        run_x[j] = vx
-                    if vy != run_y[j]:
-                        prev_y[j] = last_row[j]
-                        run_y[j] = vy
-                    last_row[j] = t
-            since[j] += 1
+            vx = x[xt, j] if has_x else np.nan
+            oy = y[ot, j] if has_old else np.nan
+            ox = x[oxt, j] if has_ox else np.nan
+            nv = (vy == vy) and (vx == vx)
+            no = (oy == oy) and (ox == ox)
+            fv = (vy - vy == 0.0) and (vx - vx == 0.0)
+            fo = (oy - oy == 0.0) and (ox - ox == 0.0)
+            cnt[j] += (1.0 if nv else 0.0) - (1.0 if no else 0.0)
+            ninf[j] += (1.0 if nv and not fv else 0.0) - (1.0 if no and not fo else 0.0)
+            dyn = vy - ay[j] if fv else 0.0
+            dxn = vx - ax[j] if fv else 0.0
+            dyo = oy - ay[j] if fo else 0.0
+            dxo = ox - ax[j] if fo else 0.0
+            sy[j] += dyn - dyo
+            sx[j] += dxn - dxo
+            syy[j] += dyn * dyn - dyo * dyo
+            sxx[j] += dxn * dxn - dxo * dxo
+            sxy[j] += dxn * dyn - dxo * dyo
             nf = cnt[j] - ninf[j]
-            if nf >= 2 and (17.0 * sx[j] * sx[j] > 16.0 * nf * sxx[j] or 17.0 * sy[j] * sy[j] > 16.0 * nf * syy[j]):
-                dirty = True  # an anchor is far from its mean relative to the spread: re-anchor
-            if dirty or since[j] >= period:
-                _recompute(y, x, t, d, lag, j, ay, ax, sy, sx, syy, sxx, sxy)
-                since[j] = 0
+            dirty[j] = (
+                dxo * dxo > CANCEL * sxx[j]
+                or dyo * dyo > CANCEL * syy[j]
+                or (nf >= 1.0 and (17.0 * sx[j] * sx[j] > 16.0 * nf * sxx[j]
+                                   or 17.0 * sy[j] * sy[j] > 16.0 * nf * syy[j]))
+            )
+            chx = fv and vx != run_x[j]
+            chy = fv and vy != run_y[j]
+            prev_x[j] = last_row[j] if chx else prev_x[j]
+            run_x[j] = vx if chx else run_x[j]
+            prev_y[j] = last_row[j] if chy else prev_y[j]
+            run_y[j] = vy if chy else run_y[j]
+            last_row[j] = tf if fv else last_row[j]
+        if t % period == period - 1:
+            _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work)
+        else:
+            for j in range(N):
+                if dirty[j]:
+                    _recompute(y, x, t, d, lag, j, ay, ax, sy, sx, syy, sxx, sxy)
+        lo = float(t - d + 1)
+        for j in range(N):
+            vy = y[t, j]
+            vx = x[xt, j] if has_x else np.nan
             if t < first:
                 out[t, j] = np.nan
                 continue
