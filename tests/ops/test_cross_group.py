@@ -24,6 +24,7 @@ from test_cross_common import (
 )
 
 from alphamine.ops import get
+from alphamine.ops.cross import backfill
 from alphamine.ops.cross.kernels import demean_by_group, group_rank_rows
 
 
@@ -204,9 +205,13 @@ def ref_backfill(x: np.ndarray, g: np.ndarray, d: int, std: float) -> np.ndarray
     return out
 
 
-@pytest.mark.parametrize(("d", "std"), [(1, 4.0), (3, 0.5), (5, 4.0), (8, 1.0)])
+@pytest.mark.parametrize(("d", "std"), [(1, 4.0), (3, 0.5), (5, 4.0), (8, 1.0), (100, 0.7)])
 @pytest.mark.parametrize("ci", [0, 1])
-def test_group_backfill_vs_reference(d: int, std: float, ci: int) -> None:
+@pytest.mark.parametrize("ring", [True, False], ids=["ring", "direct"])
+def test_group_backfill_vs_reference(d: int, std: float, ci: int, ring: bool,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if not ring:
+        monkeypatch.setattr(backfill, "_RING_LIMIT", 0)
     x, g = CASES[ci]
     x = x.copy()
     x[np.random.default_rng(ci).random(x.shape) < 0.2] = NAN

@@ -102,9 +102,10 @@ def test_exactly_the_expected_operators_are_registered() -> None:
             assert op.lookback({**consts, "d": 7}) == 7
 
 
-def test_ts_backfill_binds_positional_window() -> None:
+def test_ts_backfill_binds_positional_and_brain_keyword_window() -> None:
     op = REGISTRY["ts_backfill"]
-    assert op.bind(["x", 60], {}) == {"x": "x", "d": 60}
+    assert op.bind(["x", 60], {}) == {"x": "x", "lookback": 60}
+    assert op.bind(["x"], {"lookback": 60}) == {"x": "x", "lookback": 60}
     assert op.bind(["x", 60], {"k": 2, "ignore": "NAN"})["k"] == 2
 
 

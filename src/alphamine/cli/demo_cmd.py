@@ -95,4 +95,5 @@ def demo(
         )
     console.print(table)
     console.print("* OS Sharpe below half the IS Sharpe (decay or overfitting). fails: checks that did not pass.")
-    console.print(f"{len(exprs)} simulations in {elapsed:.2f} s. Try: alphamine simulate 'rank(-returns)' --plot pnl.png")
+    console.print(f"{len(exprs)} simulations in {elapsed:.2f} s.")
+    console.print("Next: alphamine simulate 'rank(-returns)' --plot pnl.png   |   alphamine ops list")

@@ -196,6 +196,14 @@ class Operator:
         params = list(self.params)
         vi = self.variadic_index
         positional_params = params if vi is None else params[: vi + 1]
+        args = list(args)
+        if vi is not None:
+            # BRAIN writes required params after a variadic one positionally at the end
+            # (ts_rank_gmean_amean_diff(x1, x2, 20)): peel them off the tail, right to left.
+            tail = [p for p in params[vi + 1 :] if p.required and p.name not in kwargs]
+            for p in reversed(tail):
+                if len(args) > vi + 1:
+                    bound[p.name] = args.pop()
         i = 0
         for _j, p in enumerate(positional_params):
             if p.variadic:

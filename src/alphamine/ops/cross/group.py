@@ -10,11 +10,11 @@ group_rank -> 0.5, group_zscore -> NaN.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from alphamine.data.fields import FieldType
 from alphamine.ops.cross import kernels as K
-from alphamine.ops.cross._util import dense_codes, op, readonly
+from alphamine.ops.cross._util import dense_codes, op
+from alphamine.ops.cross.backfill import backfill_by_group
 from alphamine.ops.cross.sorting import MEDIAN, RANK, order_stat
 from alphamine.ops.registry import ArgKind, Category, Param, lookback_of
 
@@ -134,84 +134,6 @@ def group_vector_proj(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> np.nda
     return K.pair_stat(x, y, group, K.VPROJ)
 
 
-@njit(cache=True, nogil=True)
-def _group_backfill(x, codes, n_codes, d, k, out):  # pragma: no cover - numba
-    T, N = x.shape
-    need = np.zeros(n_codes, np.bool_)
-    clip = np.zeros(n_codes, np.bool_)
-    cnt = np.zeros(n_codes, np.int64)
-    ref = np.zeros(n_codes)
-    s = np.zeros(n_codes)
-    ss = np.zeros(n_codes)
-    mn = np.full(n_codes, np.inf)
-    mx = np.full(n_codes, -np.inf)
-    lo = np.zeros(n_codes)
-    hi = np.zeros(n_codes)
-    acc = np.zeros(n_codes)
-    for t in range(T):
-        any_need = False
-        for i in range(N):
-            v = x[t, i]
-            c = codes[t, i]
-            out[t, i] = v if c >= 0 else np.nan
-            if c >= 0 and v != v:
-                need[c] = True
-                any_need = True
-        if not any_need:
-            continue
-        s0 = max(0, t - d + 1)
-        for r in range(s0, t + 1):  # window stats per needed group, shifted sums for stability
-            for j in range(N):
-                v = x[r, j]
-                c = codes[r, j]
-                if c < 0 or v != v or not need[c]:
-                    continue
-                if cnt[c] == 0:
-                    ref[c] = v
-                dv = v - ref[c]
-                cnt[c] += 1
-                s[c] += dv
-                ss[c] += dv * dv
-                mn[c] = min(mn[c], v)
-                mx[c] = max(mx[c], v)
-        any_clip = False
-        for i in range(N):
-            c = codes[t, i]
-            if c < 0 or x[t, i] == x[t, i] or cnt[c] < 2 or clip[c]:
-                continue
-            n = cnt[c]
-            mean = ref[c] + s[c] / n
-            sd = 0.0 if mn[c] == mx[c] else np.sqrt(max(ss[c] - s[c] * s[c] / n, 0.0) / (n - 1))
-            lo[c] = mean - k * sd
-            hi[c] = mean + k * sd
-            if mn[c] < lo[c] or mx[c] > hi[c]:
-                clip[c] = True
-                any_clip = True
-        if any_clip:
-            for r in range(s0, t + 1):
-                for j in range(N):
-                    v = x[r, j]
-                    c = codes[r, j]
-                    if c >= 0 and v == v and clip[c]:
-                        acc[c] += lo[c] if v < lo[c] else (hi[c] if v > hi[c] else v)
-        for i in range(N):
-            c = codes[t, i]
-            if c < 0 or x[t, i] == x[t, i] or cnt[c] == 0:
-                continue
-            out[t, i] = acc[c] / cnt[c] if clip[c] else ref[c] + s[c] / cnt[c]
-        for i in range(N):
-            c = codes[t, i]
-            if c >= 0:
-                need[c] = False
-                clip[c] = False
-                cnt[c] = 0
-                s[c] = 0.0
-                ss[c] = 0.0
-                acc[c] = 0.0
-                mn[c] = np.inf
-                mx[c] = -np.inf
-
-
 @op("group_backfill", GR, [_X, _G, Param("d", ArgKind.LOOKBACK), Param("std", ArgKind.NUMBER, 4.0, minimum=0)],
     unit_rule="first", lookback=lookback_of("d"), time_series=True,
     assumptions=("window = the d most recent rows including today; a value counts for the group it had on "
@@ -224,11 +146,7 @@ def group_backfill(x: np.ndarray, group: np.ndarray, d: int, std: float = 4.0) -
     values that members of g had on days t−d+1..t (each value counted for the group it had on its day):
     the values are clipped to mean ± std·σ (σ = sample std, ddof 1; no clipping with fewer than 2 values)
     and averaged. No such value -> NaN; negative code -> NaN. Reads only past and current rows."""
-    xr = readonly(x, np.float64)
-    codes, n_codes = dense_codes(np.broadcast_to(group, xr.shape))
-    out = np.empty(xr.shape, np.float64)
-    _group_backfill(xr, codes, n_codes, int(d), float(std), out)
-    return out
+    return backfill_by_group(x, group, d, std)
 
 
 @op("group_cartesian_product", GR, [Param("g1", ArgKind.GROUP), Param("g2", ArgKind.GROUP)],

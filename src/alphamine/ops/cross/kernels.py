@@ -102,10 +102,8 @@ def _make_stat(mode: int, single: bool) -> Any:
                     if absum:
                         a1 += abs(v)
                     if sides:
-                        if v > 0:
-                            pos1 += v
-                        elif v < 0:
-                            neg1 -= v
+                        pos1 += max(v, 0.0)
+                        neg1 += max(-v, 0.0)
                 if n1 > 0:
                     touched[0] = 0
                     nt = 1

@@ -156,7 +156,7 @@ reg(
     TS,
     (
         series("x"),
-        window("d", "lookback window in days, including today (BRAIN spells it lookback=d)"),
+        window("lookback", "window in days, including today"),
         integer("k", 1, "which valid value to take: 1 = the most recent", minimum=1),
         string("ignore", "NAN", _IGNORE_DOC, choices=IGNORE_CHOICES),
     ),
@@ -164,10 +164,10 @@ reg(
     """Fill missing values from recent valid ones (P12).
 
     out[t] = x[t] when x[t] is valid; otherwise the k-th most recent valid value among the previous d−1
-    rows (t−d+1..t−1); NaN when there are fewer than k. No history rule: rows t < d−1 are filled from
-    whatever rows exist. BRAIN writes the window as `lookback=d`; here the parameter is `d` and is
-    usually given positionally (`ts_backfill(x, 60)`). ±inf are valid values.""",
-    lookback=lookback_of("d"),
+    rows (t−d+1..t−1) with d = `lookback`; NaN when there are fewer than k. No history rule: rows
+    t < d−1 are filled from whatever rows exist. Written `ts_backfill(x, 60)` or
+    `ts_backfill(x, lookback=60)`. ±inf are valid values.""",
+    lookback=lookback_of("lookback"),
     assumptions=(
         'ignore="NaN 0" treats zeros like NaN: a zero today is filled and zeros are never used as fill values',
         "the window parameter is named d (brain.md writes lookback=d); positional use is the same",
