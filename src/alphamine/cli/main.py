@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from alphamine.cli.bench_cmd import bench
 from alphamine.cli.data_cmd import data_app
 from alphamine.cli.demo_cmd import demo
 from alphamine.cli.lint_cmd import register_lint
@@ -22,6 +23,7 @@ app.add_typer(ops_app, name="ops")
 register_lint(app)
 app.command()(demo)
 app.command("simulate")(simulate_command)
+app.command()(bench)
 
 
 @app.command()

@@ -151,7 +151,8 @@ def group_backfill(x: np.ndarray, group: np.ndarray, d: int, std: float = 4.0) -
 
 @op("group_cartesian_product", GR, [Param("g1", ArgKind.GROUP), Param("g2", ArgKind.GROUP)],
     output=FieldType.GROUP,
-    assumptions=("codes are dense 0..m−1 over the whole panel, ordered by (g1, g2), the same on every day",))
+    assumptions=("codes are dense 0..m−1 over the whole panel, ordered by (g1, g2), the same on every day; "
+                 "a day's partition depends only on that day's codes (labels may shift with other days)",))
 def group_cartesian_product(g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
     """One group per (g1, g2) pair that occurs anywhere in the panel, coded 0..m−1 in (g1, g2) order
     (stable across days); a cell with a negative code in either input -> −1 (no group)."""
