@@ -24,7 +24,7 @@ INST = np.array(["A", "B", "C"])
 def reference(dates: np.ndarray, inst: np.ndarray, table: pd.DataFrame, col: str, lag: int) -> np.ndarray:
     """For each day and ticker, the latest-period report among those with period_end + lag <= day,
     where a report counts from the first trading day >= period_end + lag; ties in that day -> later
-    period. Plain loops."""
+    period; an exact duplicate (same ticker and period) -> the later row (a restatement). Plain loops."""
     reports = []
     for _, r in table.iterrows():
         pe = np.datetime64(pd.Timestamp(r["period_end"]).date(), "D")
@@ -36,7 +36,7 @@ def reference(dates: np.ndarray, inst: np.ndarray, table: pd.DataFrame, col: str
         for t, day in enumerate(dates):
             best = None
             for rt, first_day, pe, value in reports:
-                if rt == tick and first_day <= day and (best is None or (first_day, pe) > best[0]):
+                if rt == tick and first_day <= day and (best is None or (first_day, pe) >= best[0]):
                     best = ((first_day, pe), value)
             if best is not None:
                 out[t, j] = best[1]

@@ -3,7 +3,8 @@
 A report for fiscal period ending ``period_end`` is assumed public ``lag_days`` calendar days later
 (10-K filings take 60-90 days). From the first trading day on or after ``period_end + lag_days`` it is
 the ticker's current value, carried forward until the ticker's next report becomes available; if two
-reports become available on the same trading day, the later period wins. The newest available report
+reports become available on the same trading day, the later period wins (and of two rows for the same
+ticker and period, the later row: a restatement). The newest available report
 wins even where its value is NaN (a missing line item is not filled from an older year), so a value on
 day t is always the one a reader of the filings could have known on day t.
 

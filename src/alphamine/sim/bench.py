@@ -154,8 +154,9 @@ def markdown(runs: Sequence[BenchRun], date: str) -> str:
     ]
     for r in runs:
         lines.append(
-            f"| {r.size} {r.shape[1]}x{r.shape[0]} | {r.n_alphas} ({r.failures} failed) | {r.one_core_seconds:.2f} | "
-            f"{r.one_core_rate:.1f} | {r.all_cores_rate:.1f} ({r.workers}) | {r.eval_seconds:.2f} | {r.peak_rss_mb:.0f} |"
+            f"| {r.size} {r.shape[1]}x{r.shape[0]} | {r.n_alphas} ({r.failures} failed) "
+            f"| {r.one_core_seconds:.2f} | {r.one_core_rate:.1f} | {r.all_cores_rate:.1f} ({r.workers}) "
+            f"| {r.eval_seconds:.2f} | {r.peak_rss_mb:.0f} |"
         )
     for r in runs:
         top = sorted(r.kernel_ms.items(), key=lambda kv: -kv[1])[:12]

@@ -30,7 +30,6 @@ from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
 from alphamine.sim.positions import clean_copy
 
-
 KERNEL_TIMINGS: dict[str, list[float]] | None = None
 """When set to a dict (the benchmark does), every kernel call appends its seconds under the operator's
 name. None (the default) costs one check per call."""
