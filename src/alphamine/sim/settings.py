@@ -8,6 +8,8 @@ validates all of them with clear messages (allowed values listed) and round-trip
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from enum import StrEnum
 from typing import Any, Literal
@@ -122,6 +124,12 @@ class Settings(BaseModel):
     def to_brain(self) -> dict[str, Any]:
         """BRAIN JSON spelling (camelCase keys, enum strings)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def key(self) -> str:
+        """Stable identity of these settings (blake2b-16 of the sorted BRAIN JSON): with the canonical
+        expression hash and the data fingerprint it keys stored simulation results."""
+        text = json.dumps(self.to_brain(), sort_keys=True, separators=(",", ":"))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     @classmethod
     def from_brain(cls, data: dict[str, Any]) -> Settings:
