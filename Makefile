@@ -22,7 +22,7 @@ $(DEVSTAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/alphamine demo
+	$(BIN)/alphamine run --sample
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests

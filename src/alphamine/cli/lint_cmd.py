@@ -26,11 +26,19 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 def builtin_catalogue() -> dict[str, FieldInfo]:
     """A pv1-like catalogue used when no data is available (and by `--builtin`)."""
-    units = {"open": Unit.PRICE, "high": Unit.PRICE, "low": Unit.PRICE, "close": Unit.PRICE,
-             "vwap": Unit.PRICE, "volume": Unit.VOLUME, "adv20": Unit.VOLUME, "returns": Unit.RATIO,
-             "cap": Unit.DOLLARS, "dollar_volume": Unit.DOLLARS}
-    out = {n: FieldInfo(n, FieldType.MATRIX, unit=u, description="built-in pv1-like field")
-           for n, u in units.items()}
+    units = {
+        "open": Unit.PRICE,
+        "high": Unit.PRICE,
+        "low": Unit.PRICE,
+        "close": Unit.PRICE,
+        "vwap": Unit.PRICE,
+        "volume": Unit.VOLUME,
+        "adv20": Unit.VOLUME,
+        "returns": Unit.RATIO,
+        "cap": Unit.DOLLARS,
+        "dollar_volume": Unit.DOLLARS,
+    }
+    out = {n: FieldInfo(n, FieldType.MATRIX, unit=u, description="built-in pv1-like field") for n, u in units.items()}
     for g in ("sector", "industry", "subindustry", "market"):
         out[g] = FieldInfo(g, FieldType.GROUP, dataset="pv13", description="built-in grouping")
     return out
@@ -55,8 +63,9 @@ def _read_source(expr: str | None, file: Path | None) -> tuple[str, str]:
     return expr, "<expr>"
 
 
-def _catalogue(data: Path | None, meta: Path | None, sample: bool, synthetic: str | None,
-               builtin: bool) -> tuple[Mapping[str, FieldInfo], int | None, str]:
+def _catalogue(
+    data: Path | None, meta: Path | None, sample: bool, synthetic: str | None, builtin: bool
+) -> tuple[Mapping[str, FieldInfo], int | None, str]:
     """(catalogue, days of history or None, description of the source)."""
     chosen = sum([data is not None, sample, synthetic is not None, builtin])
     if chosen > 1:
@@ -97,19 +106,17 @@ def _catalogue(data: Path | None, meta: Path | None, sample: bool, synthetic: st
 
 
 def lint(
-    expr: Annotated[str | None, typer.Argument(help="The expression or program; '-' reads standard input.")]
-    = None,
+    expr: Annotated[str | None, typer.Argument(help="The expression or program; '-' reads standard input.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the expression from a file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the diagnostics as a JSON list.")] = False,
     data: Annotated[Path | None, typer.Option("--data", help="Long-format parquet/CSV panel.")] = None,
     meta: Annotated[Path | None, typer.Option("--meta", help="Ticker -> groups table for --data.")] = None,
     sample: Annotated[bool, typer.Option("--sample", help="The bundled S&P 500 sample (default).")] = False,
-    synthetic: Annotated[str | None, typer.Option("--synthetic", metavar="N,T",
-                                                  help="A synthetic market of N instruments x T days.")] = None,
-    builtin: Annotated[bool, typer.Option("--builtin", help="A built-in pv1-like catalogue (no data).")]
-    = False,
-    history: Annotated[bool, typer.Option(help="Check the cumulative lookback against the data's days.")]
-    = True,
+    synthetic: Annotated[
+        str | None, typer.Option("--synthetic", metavar="N,T", help="A synthetic market of N instruments x T days.")
+    ] = None,
+    builtin: Annotated[bool, typer.Option("--builtin", help="A built-in pv1-like catalogue (no data).")] = False,
+    history: Annotated[bool, typer.Option(help="Check the cumulative lookback against the data's days.")] = True,
 ) -> None:
     """Check a FASTEXPR expression: syntax, fields, operators, arguments, look-ahead, units."""
     console = Console(highlight=False, soft_wrap=True)

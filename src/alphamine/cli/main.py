@@ -9,6 +9,8 @@ from alphamine.cli.data_cmd import data_app
 from alphamine.cli.demo_cmd import demo
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
+from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
+from alphamine.cli.run_cmd import export, gate, report, resume, run, status
 from alphamine.cli.simulate_cmd import simulate_command
 
 app = typer.Typer(
@@ -24,6 +26,15 @@ register_lint(app)
 app.command()(demo)
 app.command("simulate")(simulate_command)
 app.command()(bench)
+app.command()(run)
+app.command()(resume)
+app.command()(status)
+app.command()(report)
+app.command()(export)
+app.command()(gate)
+app.command()(doctor)
+app.add_typer(candidates_app, name="candidates")
+app.add_typer(settings_app, name="settings")
 
 
 @app.command()

@@ -16,33 +16,53 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def decay_alpha(alpha: np.ndarray, n: int) -> np.ndarray:
     """Setting `decay = n` (P18): A'[t] = Σ_{k<n} (n-k)·A[t-k] / Σ (n-k) over the non-NaN terms; rows
-    before the panel start are absent terms (no warm-up NaN); all terms NaN -> NaN; n <= 1: copy."""
+    before the panel start are absent terms (no warm-up NaN); all terms NaN -> NaN; n <= 1: copy.
+    ±inf are values here (the evaluator has already turned them into NaN; see `decay_finite`)."""
+    return _decay(alpha, n, False)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def decay_finite(alpha: np.ndarray, n: int) -> np.ndarray:
+    """`decay_alpha(clean_copy(alpha), n)` in one pass: ±inf terms count as NaN (absent). For an alpha
+    straight from `Evaluator.evaluate_raw` (which may hold ±inf), so no cleaned copy is needed."""
+    return _decay(alpha, n, True)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _decay(alpha: np.ndarray, n: int, finite_only: bool) -> np.ndarray:
+    # Rows outer, columns inner (contiguous, vectorizable); per cell the terms are still added in the
+    # order k = 0, 1, ... so the result is bit-identical to the cell-by-cell loop.
     T, N = alpha.shape
     out = np.empty((T, N))
     if n <= 1:
         for t in range(T):
             for j in range(N):
-                out[t, j] = alpha[t, j]
+                v = alpha[t, j]
+                out[t, j] = v if (not finite_only or v - v == 0.0) else np.nan
         return out
+    num = np.empty(N)
+    den = np.empty(N)
     for t in range(T):
         kmax = min(n, t + 1)
         for j in range(N):
-            num = 0.0
-            den = 0.0
-            for k in range(kmax):
+            num[j] = 0.0
+            den[j] = 0.0
+        for k in range(kmax):
+            w = float(n - k)
+            for j in range(N):
                 v = alpha[t - k, j]
-                if not np.isnan(v):
-                    w = n - k
-                    num += w * v
-                    den += w
-            out[t, j] = num / den if den > 0.0 else np.nan
+                ok = (v - v == 0.0) if finite_only else (v == v)
+                num[j] += w * v if ok else 0.0
+                den[j] += w if ok else 0.0
+        for j in range(N):
+            out[t, j] = num[j] / den[j] if den[j] > 0.0 else np.nan
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _project_row(
     x: np.ndarray,
     members: np.ndarray,
@@ -108,7 +128,7 @@ def _project_row(
             x[j] -= fit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def build_weights(
     alpha: np.ndarray,
     universe: np.ndarray,
@@ -130,6 +150,139 @@ def build_weights(
     regression with as many columns as members, leaves ~1e-17 noise that scaling would blow up).
     Returns (weights (T, N), rounds used per day (T,) int64).
     """
+    if styles.shape[2] > 0:
+        return _build_weights_styles(
+            alpha, universe, codes, styles, neutralize, truncation, max_rounds, tolerance, zero_tolerance
+        )
+    return _build_weights_groups(alpha, universe, codes, neutralize, truncation, max_rounds, tolerance, zero_tolerance)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _demean_groups(row: np.ndarray, members: np.ndarray, cidx: np.ndarray, n_codes: int,
+                   sums: np.ndarray, counts: np.ndarray) -> float:
+    """In place: subtract each group's mean over the members (non-members hold 0 and stay 0); returns
+    Σ|row|. Sums are accumulated in column order, so the result equals the member-by-member loop."""
+    N = row.shape[0]
+    for c in range(n_codes):
+        sums[c] = 0.0
+        counts[c] = 0.0
+    for j in range(N):  # non-members add 0.0 to group 0
+        c = cidx[j]
+        sums[c] += row[j]
+        counts[c] += 1.0 if members[j] else 0.0
+    for c in range(n_codes):  # empty groups give NaN, never used
+        sums[c] = sums[c] / counts[c]
+    gross = 0.0
+    for j in range(N):
+        v = row[j] - sums[cidx[j]] if members[j] else 0.0
+        row[j] = v
+        gross += abs(v)
+    return gross
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scale_row(row: np.ndarray, gross: float) -> float:
+    """row /= gross (non-members hold 0 and stay 0); returns max |row|."""
+    biggest = 0.0
+    for j in range(row.shape[0]):
+        v = row[j] / gross
+        row[j] = v
+        biggest = max(biggest, abs(v))
+    return biggest
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _build_weights_groups(
+    alpha: np.ndarray,
+    universe: np.ndarray,
+    codes: np.ndarray,
+    neutralize: bool,
+    truncation: float,
+    max_rounds: int,
+    tolerance: float,
+    zero_tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """K = 0 (NONE, MARKET, group neutralization): each row is built in place in the output with a few
+    branch-free passes (members + Σ|x| + the largest group code in one pass; group demeaning via a
+    scatter of sums; scaling + max|w| in one pass). Same arithmetic, in the same order, as the general
+    path, so the weights are bit-identical."""
+    T, N = alpha.shape
+    out = np.empty((T, N))
+    rounds = np.zeros(T, dtype=np.int64)
+    members = np.empty(N, dtype=np.bool_)
+    cidx = np.zeros(N, dtype=np.int64)
+    n_cap = 64
+    sums = np.empty(n_cap)
+    counts = np.empty(n_cap)
+    cap = truncation * (1.0 + tolerance)
+    for t in range(T):
+        row = out[t]
+        before = 0.0
+        n_members = 0
+        max_code = 0
+        for j in range(N):
+            a = alpha[t, j]
+            c = codes[t, j]
+            m = universe[t, j] & (a - a == 0.0) & ((c >= 0) | (not neutralize))
+            members[j] = m
+            v = a if m else 0.0
+            row[j] = v
+            before += abs(v)
+            n_members += 1 if m else 0
+            cc = c if (m and neutralize) else 0
+            cidx[j] = cc
+            max_code = max(max_code, cc)
+        if n_members == 0:
+            continue  # the row already holds zeros
+        n_codes = max_code + 1
+        if n_codes > n_cap:
+            n_cap = max(n_codes, 2 * n_cap)
+            sums = np.empty(n_cap)
+            counts = np.empty(n_cap)
+        if neutralize:
+            gross = _demean_groups(row, members, cidx, n_codes, sums, counts)
+        else:
+            gross = before
+        if not (gross > zero_tolerance * before) or not np.isfinite(gross):
+            row[:] = 0.0
+            continue
+        biggest = _scale_row(row, gross)
+        if truncation > 0.0:
+            r = 0
+            while r < max_rounds:
+                if biggest <= cap:
+                    break
+                before = 0.0
+                for j in range(N):
+                    v = min(max(row[j], -truncation), truncation)
+                    row[j] = v
+                    before += abs(v)
+                if neutralize:
+                    gross = _demean_groups(row, members, cidx, n_codes, sums, counts)
+                else:
+                    gross = before
+                r += 1
+                if not (gross > zero_tolerance * before):
+                    row[:] = 0.0
+                    break
+                biggest = _scale_row(row, gross)
+            rounds[t] = r
+    return out, rounds
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _build_weights_styles(
+    alpha: np.ndarray,
+    universe: np.ndarray,
+    codes: np.ndarray,
+    styles: np.ndarray,
+    neutralize: bool,
+    truncation: float,
+    max_rounds: int,
+    tolerance: float,
+    zero_tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`build_weights` with K > 0 style columns (risk-model neutralization): the general path."""
     T, N = alpha.shape
     K = styles.shape[2]
     n_codes = 1
@@ -205,7 +358,7 @@ def build_weights(
     return out, rounds
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Step 8: cap each day's position change at `limit` dollars (NaN limit = the name cannot trade)."""
     T, N = target.shape
@@ -226,7 +379,7 @@ def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def book_series(
     weights: np.ndarray, lag: int, scale: float, returns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -242,29 +395,35 @@ def book_series(
     longs = np.zeros(T)
     shorts = np.zeros(T)
     max_abs = np.zeros(T)
-    for p in range(T):
+    # Branch-free inner loops (selects instead of ifs: the signs of the positions are unpredictable);
+    # the sums run in column order as before, adding 0.0 where a term is absent.
+    for p in range(max(lag, 0), T):
         b = p - lag
-        if b < 0:
-            continue
         p_sum = 0.0
         tr = 0.0
         lc = 0.0
         sc = 0.0
         mx = 0.0
-        for j in range(N):
-            w = weights[b, j]
-            pos = w * scale
-            r = returns[p, j]
-            if not np.isnan(r):
-                p_sum += pos * r
-            prev = weights[b - 1, j] * scale if b > 0 else 0.0
-            tr += abs(pos - prev)
-            if pos > 0.0:
-                lc += 1.0
-            elif pos < 0.0:
-                sc += 1.0
-            if abs(w) > mx:
-                mx = abs(w)
+        if b == 0:
+            for j in range(N):
+                w = weights[b, j]
+                pos = w * scale
+                r = returns[p, j]
+                p_sum += pos * r if r == r else 0.0
+                tr += abs(pos - 0.0)
+                lc += 1.0 if pos > 0.0 else 0.0
+                sc += 1.0 if pos < 0.0 else 0.0
+                mx = max(mx, abs(w))
+        else:
+            for j in range(N):
+                w = weights[b, j]
+                pos = w * scale
+                r = returns[p, j]
+                p_sum += pos * r if r == r else 0.0
+                tr += abs(pos - weights[b - 1, j] * scale)
+                lc += 1.0 if pos > 0.0 else 0.0
+                sc += 1.0 if pos < 0.0 else 0.0
+                mx = max(mx, abs(w))
         pnl[p] = p_sum
         traded[p] = tr
         longs[p] = lc
@@ -273,42 +432,42 @@ def book_series(
     return pnl, traded, longs, shorts, max_abs
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """brain.md §4.3: each day's weights restricted to the sub-universe (names holding a position),
     market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
     T, N = returns.shape
     pnl = np.zeros(T)
-    for p in range(T):
+    for p in range(max(lag, 0), T):  # branch-free inner loops, sums in column order as before
         b = p - lag
-        if b < 0:
-            continue
         total = 0.0
         count = 0
         for j in range(N):
-            if sub[b, j] and weights[b, j] != 0.0:
-                total += weights[b, j]
-                count += 1
+            w = weights[b, j]
+            inside = sub[b, j] & (w != 0.0)
+            total += w if inside else 0.0
+            count += 1 if inside else 0
         if count == 0:
             continue
         mean = total / count
         gross = 0.0
         for j in range(N):
-            if sub[b, j] and weights[b, j] != 0.0:
-                gross += abs(weights[b, j] - mean)
+            w = weights[b, j]
+            inside = sub[b, j] & (w != 0.0)
+            gross += abs(w - mean) if inside else 0.0
         if not (gross > 0.0):
             continue
         acc = 0.0
         for j in range(N):
-            if sub[b, j] and weights[b, j] != 0.0:
-                r = returns[p, j]
-                if not np.isnan(r):
-                    acc += (weights[b, j] - mean) / gross * scale * r
+            w = weights[b, j]
+            r = returns[p, j]
+            inside = sub[b, j] & (w != 0.0) & (r == r)
+            acc += (w - mean) / gross * scale * r if inside else 0.0
         pnl[p] = acc
     return pnl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def clean_copy(a: np.ndarray) -> np.ndarray:
     """A writable C-contiguous float64 copy with ±inf turned into NaN (simulation.md step 2)."""
     T, N = a.shape

@@ -1,0 +1,244 @@
+"""`alphamine candidates ...`, `alphamine settings ...`, `alphamine doctor`."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from alphamine.cli.data_cmd import fail
+from alphamine.cli.run_cmd import DEFAULT_ROOT, DbOpt, RootOpt
+
+candidates_app = typer.Typer(help="Browse candidates in the store (list / show with lineage).", no_args_is_help=True)
+settings_app = typer.Typer(help="Settings presets: built-in and personal.", no_args_is_help=True)
+
+
+@candidates_app.command("list")
+def list_candidates(
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status (ready, promising, rejected, ...).")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    runtime_root: RootOpt = DEFAULT_ROOT,
+    db: DbOpt = None,
+) -> None:
+    """Candidates with their status and IS metrics, best IS fitness first."""
+    from alphamine.pipeline.controller import open_store
+
+    store = open_store(runtime_root, db)
+    try:
+        rows = store.candidates(run_id=run_id, status=status)
+        results = store.results_for([r.id for r in rows])
+    finally:
+        store.close()
+    rows = sorted(rows, key=lambda r: (-(results[r.id].metrics["is"]["fitness"] if r.id in results else -1e9), r.id))
+    table = Table(title=f"{len(rows)} candidates")
+    for col in ("id", "run", "status", "generator", "expression", "IS Sharpe", "fitness", "turnover"):
+        table.add_column(col, overflow="fold")
+    for r in rows[:limit]:
+        m = results[r.id].metrics["is"] if r.id in results else None
+        table.add_row(
+            str(r.id),
+            r.run_id,
+            r.status,
+            r.generator,
+            r.expression,
+            f"{m['sharpe']:.2f}" if m else "",
+            f"{m['fitness']:.2f}" if m else "",
+            f"{m['turnover']:.1%}" if m else "",
+        )
+    Console().print(table)
+
+
+def _label(row: Any, result: Any) -> str:
+    m = (
+        f" IS Sharpe {result.metrics['is']['sharpe']:.2f}, fitness {result.metrics['is']['fitness']:.2f}"
+        if result
+        else ""
+    )
+    how = f" [{row.strategy}]" if row.strategy else ""
+    return f"#{row.id}{how} {row.expression} ({row.status}{',' if m else ''}{m})"
+
+
+@candidates_app.command("show")
+def show_candidate(
+    candidate_id: Annotated[int, typer.Argument(help="Candidate id.")],
+    runtime_root: RootOpt = DEFAULT_ROOT,
+    db: DbOpt = None,
+) -> None:
+    """One candidate: settings, thesis, history, IS/OS metrics, checks and its lineage tree."""
+    from alphamine.pipeline.controller import open_store
+
+    console = Console()
+    store = open_store(runtime_root, db)
+    try:
+        try:
+            row = store.get_candidate(candidate_id)
+        except KeyError:
+            raise fail(f"no candidate #{candidate_id} in {store.url}") from None
+        lineage = store.lineage(candidate_id)
+        children = store.children(candidate_id)
+        results = store.results_for([r.id for r in [*lineage, *children]])
+        gates = store.gate_history(candidate_id)
+    finally:
+        store.close()
+    console.print(f"[bold]#{row.id}[/bold] {row.expression}")
+    console.print(
+        f"run {row.run_id}, iteration {row.iteration + 1}, generator {row.generator}, status [bold]{row.status}[/bold]"
+    )
+    console.print(f"settings {json.dumps(row.settings.to_brain(), sort_keys=True)}")
+    console.print(f"thesis: {row.thesis.type}: {row.thesis.rationale} Watch for: {row.thesis.failure_mode}")
+    res = results.get(row.id)
+    if res is not None:
+        t = Table(title="IS | OS")
+        t.add_column("")
+        t.add_column("IS", justify="right")
+        t.add_column("OS", justify="right")
+        for k in ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin"):
+            t.add_row(k, f"{res.metrics['is'][k]:.4g}", f"{res.metrics['os'][k]:.4g}")
+        console.print(t)
+        console.print("checks: " + ", ".join(f"{c['name']} {c['result']}" for c in res.checks))
+    for entry in row.reasons:
+        console.print(f"  {entry.get('at', '')[:19]} {entry.get('status', '')}: {entry.get('reason', '')}")
+    for g in gates:
+        console.print(f"  gate {g.verdict}: {'; '.join(g.reasons)}")
+    tree = Tree(_label(lineage[0], results.get(lineage[0].id)) if lineage else _label(row, res))
+    node = tree
+    for anc in lineage[1:]:
+        node = node.add(_label(anc, results.get(anc.id)))
+    for child in children:
+        node.add(_label(child, results.get(child.id)))
+    console.print("lineage:")
+    console.print(tree)
+
+
+@settings_app.command("list")
+def settings_list(runtime_root: RootOpt = DEFAULT_ROOT) -> None:
+    """Built-in and personal presets (personal ones live in <runtime-root>/settings_presets.json)."""
+    from alphamine.pipeline.presets import DEFAULT_PRESET, PresetError, all_presets
+
+    try:
+        presets = all_presets(runtime_root)
+    except PresetError as e:
+        raise fail(str(e)) from None
+    table = Table(title="settings presets")
+    for col in ("name", "origin", "universe", "delay", "decay", "neutralization", "truncation"):
+        table.add_column(col)
+    for name, (origin, values) in sorted(presets.items()):
+        mark = " (default)" if name == DEFAULT_PRESET else ""
+        table.add_row(
+            name + mark,
+            origin,
+            *(str(values.get(k, "")) for k in ("universe", "delay", "decay", "neutralization", "truncation")),
+        )
+    Console().print(table)
+
+
+@settings_app.command("show")
+def settings_show(
+    name: Annotated[str, typer.Argument(help="Preset name.")], runtime_root: RootOpt = DEFAULT_ROOT
+) -> None:
+    """Every setting of a preset, in BRAIN's JSON spelling."""
+    from alphamine.pipeline.presets import PresetError, resolve_settings
+
+    try:
+        typer.echo(json.dumps(resolve_settings(runtime_root, name, {}).to_brain(), indent=2))
+    except PresetError as e:
+        raise fail(str(e)) from None
+
+
+@settings_app.command("save")
+def settings_save(
+    name: Annotated[str, typer.Argument(help="Name of the personal preset.")],
+    base: Annotated[str | None, typer.Option("--from", help="Start from this preset.")] = None,
+    universe: Annotated[str | None, typer.Option()] = None,
+    delay: Annotated[int | None, typer.Option()] = None,
+    decay: Annotated[int | None, typer.Option()] = None,
+    neutralization: Annotated[str | None, typer.Option()] = None,
+    truncation: Annotated[float | None, typer.Option()] = None,
+    runtime_root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Save a personal preset (a built-in one with your overrides)."""
+    from alphamine.pipeline.presets import PresetError, resolve_settings, save_personal_preset
+    from alphamine.sim.settings import SettingsError
+
+    try:
+        s = resolve_settings(
+            runtime_root,
+            base,
+            {
+                "universe": universe,
+                "delay": delay,
+                "decay": decay,
+                "neutralization": neutralization,
+                "truncation": truncation,
+            },
+        )
+        path = save_personal_preset(runtime_root, name, s)
+    except (PresetError, SettingsError) as e:
+        raise fail(str(e)) from None
+    typer.echo(f"saved preset {name!r} in {path}")
+
+
+def doctor(runtime_root: RootOpt = DEFAULT_ROOT, db: DbOpt = None) -> None:
+    """Check the environment, the bundled data and the store's health."""
+    import numba
+    import numpy
+    import pandas
+
+    console = Console()
+    ok = True
+
+    def line(good: bool, what: str, detail: str) -> None:
+        nonlocal ok
+        ok = ok and good
+        console.print(f"[{'green' if good else 'red'}]{'ok ' if good else 'BAD'}[/] {what}: {detail}")
+
+    line(sys.version_info >= (3, 11), "python", platform.python_version())
+    line(True, "libraries", f"numpy {numpy.__version__}, numba {numba.__version__}, pandas {pandas.__version__}")
+    line(True, "machine", f"{os.cpu_count()} cores, {platform.machine()}")
+    try:
+        from alphamine.data.sample import load_sample
+
+        p = load_sample()
+        line(
+            p.shape == (1259, 505),
+            "bundled sample",
+            f"{p.n_days} days x {p.n_instruments} instruments, fingerprint {p.fingerprint()[:12]}",
+        )
+    except Exception as e:
+        line(False, "bundled sample", str(e))
+    try:
+        from alphamine.sim.simulate import simulate
+
+        r = simulate("rank(-returns)", p, {"universe": "TOP100"})
+        line(True, "simulator", f"rank(-returns) on TOP100: IS Sharpe {r.metrics['is']['sharpe']:.2f}")
+    except Exception as e:
+        line(False, "simulator", str(e))
+    try:
+        from alphamine.pipeline.controller import open_store
+
+        store = open_store(runtime_root, db)
+        try:
+            health = store.health() if hasattr(store, "health") else {}
+            line(
+                bool(health.get("ok", True)),
+                "store",
+                f"{store.url}, schema v{store.schema_version}, "
+                f"{len(store.list_runs())} runs {json.dumps(health) if health else ''}",
+            )
+        finally:
+            store.close()
+    except Exception as e:
+        line(False, "store", str(e))
+    chromium = next((c for c in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(c).exists()), None)
+    line(True, "chromium (for report screenshots in tests)", chromium or "not installed (optional)")
+    if not ok:
+        raise typer.Exit(1)

@@ -1,0 +1,57 @@
+"""The options of one mining run, stored with the run so `resume` continues with exactly the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STAGES: tuple[str, ...] = (
+    "GENERATE",
+    "INSPECT",
+    "SIMULATE",
+    "VARIANT_SEARCH",
+    "DECIDE",
+    "ENHANCE",
+    "SUBMIT_GATE",
+    "REPORT",
+)
+
+
+class DataSource(BaseModel):
+    """Where the panel comes from; re-opened on resume and checked against the stored fingerprint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = "sample"  # sample | file | synthetic
+    path: str | None = None
+    meta: str | None = None
+    n_instruments: int | None = None
+    n_days: int | None = None
+    seed: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "synthetic":
+            return f"synthetic market {self.n_instruments} x {self.n_days} (seed {self.seed})"
+        if self.kind == "file":
+            return f"{self.path}" + (f" with meta {self.meta}" if self.meta else "")
+        return "bundled S&P 500 sample (2013-02-08..2018-02-07, 505 stocks)"
+
+
+class RunConfig(BaseModel):
+    """Run options. Budgets bound the work of every iteration so a run has a predictable cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 0
+    preset: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)  # resolved BRAIN-JSON settings (preset + flags)
+    data: DataSource = Field(default_factory=DataSource)
+    max_iterations: int = Field(3, ge=1, le=1000)
+    target_ready: int = Field(5, ge=1)
+    candidates_per_iteration: int = Field(40, ge=1, le=100_000)
+    max_variant_alphas: int = Field(6, ge=0)
+    max_variants_per_alpha: int = Field(6, ge=0)
+    max_enhance_alphas: int = Field(6, ge=0)
+    workers: int | None = Field(None, ge=1)
+    batch_size: int = Field(32, ge=1)

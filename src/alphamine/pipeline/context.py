@@ -1,0 +1,57 @@
+"""What every stage needs: the store, the panel, the run's settings and folders, and output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from alphamine.data.panel import Panel
+from alphamine.pipeline.config import RunConfig
+from alphamine.sim.settings import Settings
+from alphamine.store import Store
+
+
+@dataclass
+class RunContext:
+    store: Store
+    panel: Panel
+    config: RunConfig
+    run_id: str
+    run_dir: Path
+    settings: Settings
+    console: Console = field(default_factory=Console)
+    quiet: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        return self.panel.fingerprint()
+
+    @property
+    def universe_size(self) -> float:
+        mask = self.panel.universe(self.settings.universe)
+        per_day = np.asarray(mask).sum(axis=1)
+        live = per_day[per_day > 0]
+        return float(live.mean()) if live.size else 0.0
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.run_dir / "artifacts"
+
+    def log(self, iteration: int, stage: str, line: str) -> Path:
+        """Append one line to the stage's task log (the run folder keeps what happened, in order)."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        path = self.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line.rstrip("\n") + "\n")
+        return path
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(message)

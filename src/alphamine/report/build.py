@@ -1,0 +1,184 @@
+"""Writing a run's reports: `run_report.md`, `run_report.html` (self-contained, with plots) and
+`run_result.json` (machine-readable), each written atomically.
+
+Why atomic: a dashboard or a person may open the files while a run is still reporting; a temp file
+in the same folder renamed over the old one means a reader sees the old report or the new one,
+never half of one. The HTML is rendered by jinja2 with autoescaping on (expressions contain `<`,
+`>` and `&&`), from `templates/run_report.html.j2`, with no scripts and no external resources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from alphamine.report.markdown import render_markdown
+from alphamine.report.model import (
+    OS_COLLAPSE_RULE,
+    RISK_MODEL_NOTE,
+    CandidateReport,
+    ReportData,
+    os_collapse,
+    redact,
+    run_notes,
+    uses_risk_model,
+    variant_deltas,
+)
+from alphamine.report.plots import PLOT_TITLES, render_plots
+from alphamine.report.view import context
+
+__all__ = ["REPORT_FILES", "SCHEMA", "json_safe", "render_html", "render_markdown", "result_json", "write_reports"]
+
+SCHEMA = "alphamine.run_result/1"
+REPORT_FILES = {"markdown": "run_report.md", "html": "run_report.html", "json": "run_result.json"}
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("alphamine.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+
+
+def render_html(data: ReportData) -> str:
+    """The self-contained HTML page (plots inline as SVG data URIs)."""
+    ctx = context(data)
+    ctx.update(
+        plots=render_plots(data),
+        titles=PLOT_TITLES,
+        collapse_rule=OS_COLLAPSE_RULE,
+        risk_note=RISK_MODEL_NOTE,
+        config_json=json.dumps(json_safe(ctx["config"]), indent=2, sort_keys=True, allow_nan=False),
+    )
+    return _env().get_template("run_report.html.j2").render(**ctx)
+
+
+# ---------------------------------------------------------------- JSON
+def json_safe(obj: Any) -> Any:
+    """Plain JSON values: NaN/inf -> None, numpy scalars/arrays -> Python, dates -> ISO text,
+    enums -> their value, anything else unknown -> str."""
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, enum.Enum):
+        return json_safe(obj.value)
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if np.issubdtype(obj.dtype, np.datetime64):
+            return [str(v) for v in obj.astype("datetime64[D]")]
+        return [json_safe(v) for v in obj.tolist()]
+    if isinstance(obj, np.datetime64):
+        return str(obj)
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return str(obj)
+
+
+def _candidate_json(c: CandidateReport, parent: CandidateReport | None, data: ReportData) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "expression": c.expression,
+        "settings": redact(c.settings),
+        "generator": c.generator,
+        "thesis": c.thesis,
+        "status": c.status,
+        "reasons": c.reasons,
+        "ready": c.id in data.ready_ids,
+        "best": c.id in data.best_ids,
+        "lineage": {"parent_id": c.parent_id, "strategy": c.strategy, "params": redact(c.params)},
+        "deltas_vs_parent": variant_deltas(c, parent),
+        "is": c.is_metrics,
+        "os": c.os_metrics,
+        "os_start": c.os_start,
+        "checks": c.checks,
+        "flags": {"os_collapse": os_collapse(c), "risk_model_approximation": uses_risk_model(c)},
+    }
+
+
+def result_json(data: ReportData) -> dict[str, Any]:
+    """The machine-readable run summary (no PnL arrays), JSON-safe (`json.dumps(..., allow_nan=False)`)."""
+    index = data.by_id()
+    candidates = [
+        _candidate_json(c, index.get(c.parent_id) if c.parent_id is not None else None, data) for c in data.candidates
+    ]
+    out = {
+        "schema": SCHEMA,
+        "run": {
+            "id": data.run_id,
+            "status": data.status,
+            "created_at": data.created_at,
+            "finished_at": data.finished_at,
+            "seed": data.seed,
+            "config": redact(data.config),
+            "data": {"description": data.data_description, "fingerprint": data.data_fingerprint},
+        },
+        "funnel": dict(data.funnel),
+        "ready_ids": list(data.ready_ids),
+        "best_ids": list(data.best_ids),
+        "os_collapse_rule": OS_COLLAPSE_RULE,
+        "candidates": candidates,
+        "correlation": (
+            {"ids": list(data.correlation_ids), "matrix": data.correlation}
+            if data.correlation is not None and data.correlation_ids
+            else None
+        ),
+        "improvements": data.improvements,
+        "stages": redact(data.stages),
+        "notes": run_notes(data),
+    }
+    return json_safe(out)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- files
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` (UTF-8) to `path` via a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(run_dir: Path, data: ReportData) -> dict[str, Path]:
+    """Write the three reports into `run_dir`; returns `{"markdown": ..., "html": ..., "json": ...}`."""
+    run_dir = Path(run_dir)
+    texts = {
+        "markdown": render_markdown(data),
+        "html": render_html(data),
+        "json": json.dumps(result_json(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n",
+    }
+    paths = {}
+    for key, name in REPORT_FILES.items():
+        paths[key] = run_dir / name
+        atomic_write_text(paths[key], texts[key])
+    return paths

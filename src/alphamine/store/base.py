@@ -1,0 +1,130 @@
+"""Connecting and transactions: the part of the store that knows about SQLite.
+
+Why the SQLite event hooks: Python's sqlite3 driver starts transactions lazily (only before INSERT/
+UPDATE/DELETE), which makes DDL non-transactional and reads inconsistent. Following SQLAlchemy's
+documented recipe the driver's own handling is switched off and the store emits `BEGIN` itself:
+`BEGIN IMMEDIATE` for write transactions (the write lock is taken up front, so waiting writers queue on
+`busy_timeout` instead of failing with SQLITE_BUSY when upgrading a read) and a deferred `BEGIN` for
+reads (a consistent snapshot; in WAL mode readers never block the writer nor wait for it).
+Pragmas per connection: WAL journal (persistent), `foreign_keys=ON`, `synchronous=NORMAL` (in WAL mode
+a commit survives a process crash; only an OS crash/power loss may lose the last commits, never corrupt
+the file), `busy_timeout`. Other dialects get none of this: their defaults are already transactional.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.pool import NullPool
+
+DB_FILENAME = "alphamine.sqlite3"
+DEFAULT_RUNTIME_ROOT = ".alphamine"
+BUSY_TIMEOUT_MS = 30_000
+_BEGIN_OPTION = "alphamine_begin"
+T = TypeVar("T")
+
+
+def default_db_path(runtime_root: str | Path = DEFAULT_RUNTIME_ROOT) -> Path:
+    """`<runtime-root>/alphamine.sqlite3`, the store used when no `--db` is given."""
+    return Path(runtime_root) / DB_FILENAME
+
+
+def utcnow() -> str:
+    """Now as a UTC ISO-8601 string with microseconds (sorts as text)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def mask_url(url: URL | str) -> str:
+    """The URL as text with any password replaced by `***`."""
+    return (make_url(url) if isinstance(url, str) else url).render_as_string(hide_password=True)
+
+
+def resolve_url(target: str | Path) -> URL:
+    """A string containing `://` is an SQLAlchemy URL; anything else a SQLite file path (an existing
+    directory means `<dir>/alphamine.sqlite3`). Parent directories of a SQLite file are created."""
+    if isinstance(target, str) and "://" in target:
+        url = make_url(target)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            if not url.database.startswith("file:"):
+                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return url
+    path = Path(target).expanduser()
+    if path.is_dir():
+        path = path / DB_FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return URL.create("sqlite", database=str(path.resolve()))
+
+
+def make_engine(url: URL) -> Engine:
+    """An engine for `url`; SQLite gets the pragmas and explicit-BEGIN hooks (module doc)."""
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    memory = url.database in (None, "", ":memory:")
+    # NullPool for files: every connection is opened fresh, so pragmas are set and no pooled handle
+    # outlives a fork; an in-memory database must keep its single connection.
+    engine = create_engine(url, poolclass=None if memory else NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # the driver stops issuing BEGIN/COMMIT on its own
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Slices of at most `size` (keeps `IN (...)` lists under every backend's parameter limit)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class StoreBase:
+    """Engine, transactions and the `conn=` convention shared by the store's parts.
+
+    Every public method runs in its own transaction unless given `conn=` (a connection from
+    `transaction()`), in which case it joins that transaction and commits or rolls back with it."""
+
+    engine: Engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic write transaction: everything done with the yielded connection commits together
+        when the block exits normally and is rolled back on any exception (Ctrl-C included) or if the
+        process dies. Not re-entrant: pass the connection down instead of nesting."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _write(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.transaction() as c:
+                yield c
+
+    @contextmanager
+    def _read(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as c, c.begin():
+                yield c

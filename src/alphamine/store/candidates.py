@@ -1,0 +1,203 @@
+"""Candidates: every proposed alpha with its provenance, lineage, status history and queue priority.
+
+Identity: a candidate is (run, canonical expression hash, settings key); the same alpha proposed twice
+in one run is refused (`DuplicateCandidateError`, carrying the existing id) by a unique constraint, while
+`find_candidate` looks across runs so the pipeline can reuse earlier work. Lineage: `parent_id` (any
+run) plus `root_id`/`depth` computed at insert, so a variant tree is walked without recursion in SQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from alphamine.generate.candidate import Candidate
+from alphamine.store.base import StoreBase, chunks, utcnow
+from alphamine.store.clean import clean
+from alphamine.store.errors import DuplicateCandidateError, NotFoundError, StoreError
+from alphamine.store.rows import CandidateRow, candidate_row
+from alphamine.store.schema import CANDIDATES
+
+UNSIMULATED = ("generated", "rejected", "duplicate")  # statuses that never reached a simulation
+C = CANDIDATES.c
+
+
+class CandidatesMixin(StoreBase):
+    def add_candidate(
+        self,
+        run_id: str,
+        iteration: int,
+        candidate: Candidate,
+        *,
+        canonical: str,
+        expr_hash: str,
+        status: str = "generated",
+        fields: Sequence[str] = (),
+        operators: Sequence[str] = (),
+        conn: Connection | None = None,
+    ) -> int:
+        """Insert a candidate and return its id.
+
+        `canonical`/`expr_hash` come from `alphamine.expr` (the store does not parse); `fields` and
+        `operators` feed `exploration_counts`. Raises `DuplicateCandidateError` when the run already has
+        (expr_hash, settings key), `NotFoundError` when `candidate.parent_id` does not exist. The first
+        status-history entry is written here."""
+        settings_key = candidate.settings.key()
+        now = utcnow()
+        with self._write(conn) as c:
+            same = (C.run_id == run_id) & (C.expr_hash == expr_hash) & (C.settings_key == settings_key)
+            existing = c.execute(select(C.id).where(same)).scalar()
+            if existing is not None:
+                raise _duplicate(run_id, canonical, int(existing))
+            root_id: int | None = None
+            depth = 0
+            if candidate.parent_id is not None:
+                parent = c.execute(select(C.root_id, C.depth).where(C.id == candidate.parent_id)).first()
+                if parent is None:
+                    raise NotFoundError(f"parent candidate {candidate.parent_id} does not exist")
+                root_id, depth = int(parent.root_id), int(parent.depth) + 1
+            values: dict[str, Any] = {
+                "run_id": run_id,
+                "iteration": int(iteration),
+                "expression": canonical,
+                "source": candidate.expression,
+                "expr_hash": expr_hash,
+                "settings": clean(candidate.settings.to_brain()),
+                "settings_key": settings_key,
+                "region": candidate.settings.region,
+                "generator": candidate.generator,
+                "thesis_type": candidate.thesis.type,
+                "thesis_rationale": candidate.thesis.rationale,
+                "thesis_failure_mode": candidate.thesis.failure_mode,
+                "parent_id": candidate.parent_id,
+                "root_id": root_id,
+                "depth": depth,
+                "strategy": candidate.strategy,
+                "params": clean(dict(candidate.params)),
+                "tags": [str(t) for t in candidate.tags],
+                "priority": float(candidate.priority),
+                "status": status,
+                "reasons": [{"at": now, "status": status, "reason": None}],
+                "fields": [str(f) for f in fields],
+                "operators": [str(o) for o in operators],
+                "created_at": now,
+                "updated_at": now,
+            }
+            try:
+                new_id = int(c.execute(insert(CANDIDATES).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+            except IntegrityError as e:  # lost a race with another writer
+                again = c.execute(select(C.id).where(same)).scalar() if conn is None else None
+                if again is not None:
+                    raise _duplicate(run_id, canonical, int(again)) from e
+                raise
+            if root_id is None:
+                c.execute(update(CANDIDATES).where(C.id == new_id).values(root_id=new_id))
+            return new_id
+
+    def find_candidate(
+        self, expr_hash: str, settings_key: str, *, run_id: str | None = None, conn: Connection | None = None
+    ) -> CandidateRow | None:
+        """The earliest candidate with this (expr_hash, settings key), in `run_id` or in any run."""
+        q = select(CANDIDATES).where((C.expr_hash == expr_hash) & (C.settings_key == settings_key))
+        if run_id is not None:
+            q = q.where(C.run_id == run_id)
+        with self._read(conn) as c:
+            m = c.execute(q.order_by(C.id).limit(1)).mappings().first()
+        return None if m is None else candidate_row(m)
+
+    def get_candidate(self, candidate_id: int, *, conn: Connection | None = None) -> CandidateRow:
+        with self._read(conn) as c:
+            m = c.execute(select(CANDIDATES).where(C.id == candidate_id)).mappings().first()
+        if m is None:
+            raise NotFoundError(f"no candidate {candidate_id}")
+        return candidate_row(m)
+
+    def candidates(
+        self,
+        *,
+        run_id: str | None = None,
+        status: str | Sequence[str] | None = None,
+        iteration: int | None = None,
+        conn: Connection | None = None,
+    ) -> list[CandidateRow]:
+        """Candidates matching every filter given, in queue order: priority desc, then id asc."""
+        q = select(CANDIDATES)
+        if run_id is not None:
+            q = q.where(C.run_id == run_id)
+        if status is not None:
+            q = q.where(C.status == status) if isinstance(status, str) else q.where(C.status.in_(list(status)))
+        if iteration is not None:
+            q = q.where(C.iteration == iteration)
+        with self._read(conn) as c:
+            return [candidate_row(m) for m in c.execute(q.order_by(C.priority.desc(), C.id)).mappings()]
+
+    def set_candidate_status(
+        self, ids: Sequence[int], status: str, *, reason: str | None = None, conn: Connection | None = None
+    ) -> None:
+        """Set the status of every id and append {at, status, reason} to each one's history.
+        All ids must exist (`NotFoundError` otherwise, and nothing changes)."""
+        if not status:
+            raise StoreError("status must be a non-empty string")
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        now = utcnow()
+        entry = {"at": now, "status": status, "reason": reason}
+        with self._write(conn) as c:
+            found: dict[int, list[dict[str, Any]]] = {}
+            for part in chunks(wanted):
+                for cid, reasons in c.execute(select(C.id, C.reasons).where(C.id.in_(part))):
+                    found[int(cid)] = list(reasons or [])
+            missing = [i for i in wanted if i not in found]
+            if missing:
+                raise NotFoundError(f"no candidate(s) {missing[:10]}")
+            for cid, reasons in found.items():
+                c.execute(
+                    update(CANDIDATES)
+                    .where(C.id == cid)
+                    .values(status=status, reasons=[*reasons, entry], updated_at=now)
+                )
+
+    def lineage(self, candidate_id: int, *, conn: Connection | None = None) -> list[CandidateRow]:
+        """Ancestors from the root down to (and including) this candidate."""
+        chain: list[CandidateRow] = []
+        seen: set[int] = set()
+        with self._read(conn) as c:
+            next_id: int | None = candidate_id
+            while next_id is not None and next_id not in seen:
+                seen.add(next_id)
+                m = c.execute(select(CANDIDATES).where(C.id == next_id)).mappings().first()
+                if m is None:
+                    if not chain:
+                        raise NotFoundError(f"no candidate {candidate_id}")
+                    break
+                row = candidate_row(m)
+                chain.append(row)
+                next_id = row.parent_id
+        return chain[::-1]
+
+    def children(self, candidate_id: int, *, conn: Connection | None = None) -> list[CandidateRow]:
+        """Direct descendants (any run), oldest first."""
+        with self._read(conn) as c:
+            rows = c.execute(select(CANDIDATES).where(C.parent_id == candidate_id).order_by(C.id)).mappings()
+            return [candidate_row(m) for m in rows]
+
+    def exploration_counts(self, *, conn: Connection | None = None) -> tuple[Counter[str], Counter[str]]:
+        """(field counts, operator counts) over every candidate, in any run, that reached simulation
+        (status not in UNSIMULATED); the theme sampler favours the least explored."""
+        fields: Counter[str] = Counter()
+        operators: Counter[str] = Counter()
+        with self._read(conn) as c:
+            rows = c.execute(select(C.fields, C.operators).where(C.status.not_in(UNSIMULATED)))
+            for f, o in rows:
+                fields.update(f or ())
+                operators.update(o or ())
+        return fields, operators
+
+
+def _duplicate(run_id: str, canonical: str, existing: int) -> DuplicateCandidateError:
+    return DuplicateCandidateError(
+        f"run {run_id!r} already has candidate {existing} for {canonical!r} with these settings", existing
+    )

@@ -1,0 +1,101 @@
+"""Versioned schema: an ordered list of migrations, applied on open, one transaction each.
+
+Why hand-written (no Alembic): the schema is small and owned by one package; each step is a Python
+function `(Connection) -> None` taking the database from version N to N+1 with SQLAlchemy Core only, so
+it runs on SQLite and PostgreSQL alike. `MIGRATIONS[n]` goes from n to n+1 (0 = empty database). Each
+step and its `schema_version` row commit together, so a crash mid-migration leaves the previous version
+intact, and concurrent openers re-read the version inside their (write-locked) transaction and skip a
+step someone else already applied. A database whose version is above `LATEST_VERSION` was written by a
+newer alphamine: opening it raises `SchemaTooNewError` instead of guessing.
+
+Adding a migration: gate the new column/index in `schema.build_metadata` on `version >= N+1`, append a
+function here, bump `schema.LATEST_VERSION`; the test that compares a stepwise-migrated database with a
+freshly created one keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+from sqlalchemy import Connection, func, insert, inspect, select, text
+
+from alphamine.store.errors import SchemaTooNewError, StoreError
+from alphamine.store.schema import LATEST_VERSION, SCHEMA_VERSION, build_metadata
+
+Migration = Callable[[Connection], None]
+_OURS = ("runs", "candidates", "sim_results")
+
+
+def _v0_to_v1(conn: Connection) -> None:
+    """Create every table and index of version 1."""
+    build_metadata(1).create_all(conn)
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Add `runs.notes` (free text a researcher attaches to a run) and the index behind the cross-run
+    ready pool, `candidates (status, region)`."""
+    md = build_metadata(2)
+    notes = md.tables["runs"].c.notes
+    prep = conn.dialect.identifier_preparer
+    col_type = notes.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {prep.quote('runs')} ADD COLUMN {prep.quote('notes')} {col_type}"))
+    for index in md.tables["candidates"].indexes:
+        if index.name == "ix_candidates_status_region":
+            index.create(conn)
+
+
+MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2]
+assert len(MIGRATIONS) == LATEST_VERSION
+
+
+def current_version(conn: Connection) -> int:
+    """The database's schema version (0 when it has no alphamine tables yet)."""
+    insp = inspect(conn)
+    if not insp.has_table("schema_version"):
+        present = set(insp.get_table_names())
+        if present.intersection(_OURS):
+            raise StoreError(
+                f"the database has tables {sorted(present.intersection(_OURS))} but no schema_version table; "
+                "it was not created by alphamine's store"
+            )
+        return 0
+    return int(conn.execute(select(func.max(SCHEMA_VERSION.c.version))).scalar() or 0)
+
+
+def check_not_newer(version: int, latest: int = LATEST_VERSION) -> None:
+    if version > latest:
+        raise SchemaTooNewError(
+            f"the database has schema version {version} but this alphamine knows only up to {latest}; "
+            "upgrade alphamine (or point --db/--runtime-root at another store)"
+        )
+
+
+def migrate(
+    begin: Callable[[], AbstractContextManager[Connection]],
+    *,
+    target: int = LATEST_VERSION,
+    migrations: list[Migration] | None = None,
+) -> int:
+    """Bring the database to `target`, one committed transaction per step; returns the final version.
+
+    `begin` opens a write transaction (the store's `transaction`); `target` below the latest is for tests
+    that build an old database."""
+    steps = MIGRATIONS if migrations is None else migrations
+    while True:
+        with begin() as conn:
+            version = current_version(conn)
+            check_not_newer(version, len(steps))
+            if version >= target:
+                return version
+            steps[version](conn)
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+            conn.execute(insert(SCHEMA_VERSION).values(version=version + 1, applied_at=now))
+
+
+def applied(conn: Connection) -> Iterator[tuple[int, str]]:
+    """(version, applied_at) rows, oldest first."""
+    rows = conn.execute(select(SCHEMA_VERSION.c.version, SCHEMA_VERSION.c.applied_at).order_by(SCHEMA_VERSION.c.version))
+    for v, at in rows:
+        yield int(v), str(at)
