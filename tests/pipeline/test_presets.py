@@ -20,5 +20,5 @@ def test_personal_presets_round_trip_and_errors(tmp_path) -> None:
     with pytest.raises(PresetError, match="unknown preset"):
         resolve_settings(tmp_path, "nope", {})
     (tmp_path / "settings_presets.json").write_text(json.dumps({"bad": {"neutralization": "X"}}))
-    with pytest.raises(PresetError, match="settings_presets.json.*bad"):
+    with pytest.raises(PresetError, match=r"settings_presets\.json.*bad"):
         all_presets(tmp_path)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from alphamine.generate.candidate import Candidate
 from alphamine.store.base import StoreBase, chunks, utcnow
@@ -87,13 +86,7 @@ class CandidatesMixin(StoreBase):
                 "created_at": now,
                 "updated_at": now,
             }
-            try:
-                new_id = int(c.execute(insert(CANDIDATES).values(**values)).inserted_primary_key[0])  # type: ignore[index]
-            except IntegrityError as e:  # lost a race with another writer
-                again = c.execute(select(C.id).where(same)).scalar() if conn is None else None
-                if again is not None:
-                    raise _duplicate(run_id, canonical, int(again)) from e
-                raise
+            new_id = int(c.execute(insert(CANDIDATES).values(**values)).inserted_primary_key[0])  # type: ignore[index]
             if root_id is None:
                 c.execute(update(CANDIDATES).where(C.id == new_id).values(root_id=new_id))
             return new_id
