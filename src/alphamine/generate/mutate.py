@@ -115,7 +115,7 @@ def scale_lookbacks(node: Node, factor: float, *, n_days: int | None = None) -> 
         if use.operator in BACKFILL_OPS:
             continue
         floor = 1 if use.operator == "ts_delay" else MIN_WINDOW
-        new = max(floor, int(round(use.value * factor)))
+        new = max(floor, round(use.value * factor))
         if n_days is not None:
             new = min(new, n_days)
         if new != use.value:
@@ -144,9 +144,12 @@ def swap_calls(node: Node, mapping: Mapping[str, str]) -> Node | None:
     return out if hit[0] else None
 
 
-def backfill_inputs(node: Node, catalogue: Mapping[str, FieldInfo], lookback: int) -> Node | None:
+def backfill_inputs(
+    node: Node, catalogue: Mapping[str, FieldInfo], lookback: int, group: str | None = None
+) -> Node | None:
     """Wrap every MATRIX field read (and every vec_* reduction) not already inside a backfill in
-    `ts_backfill(., lookback)`. None when nothing changes."""
+    `ts_backfill(., lookback)`, or in `group_backfill(., group, lookback)` when a group is given.
+    None when nothing changes."""
     tree = as_node(node)
     hit = [False]
 
@@ -162,6 +165,8 @@ def backfill_inputs(node: Node, catalogue: Mapping[str, FieldInfo], lookback: in
         if isinstance(n, Call) and n.func in BACKFILL_OPS:
             return n
         hit[0] = True
+        if group is not None:
+            return call("group_backfill", n, Name(group), float(lookback))
         return call("ts_backfill", n, float(lookback))
 
     out = replace(tree, pred, make)

@@ -150,7 +150,7 @@ def result_json(data: ReportData) -> dict[str, Any]:
         "stages": redact(data.stages),
         "notes": run_notes(data),
     }
-    return json_safe(out)  # type: ignore[no-any-return]
+    return json_safe(out)  # type: ignore[no-any-return,unused-ignore]
 
 
 # ---------------------------------------------------------------- files
@@ -163,6 +163,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be read by others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

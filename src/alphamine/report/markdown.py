@@ -66,7 +66,9 @@ def render_markdown(data: ReportData) -> str:
             header += [f"IS {label}", f"OS {label}"]
         body = []
         for r in rows:
-            flags = [f for f, on in (("ready", r["ready"]), ("best", r["best"]), ("⚠ OS collapse", r["collapse"])) if on]
+            flags = [
+                f for f, on in (("ready", r["ready"]), ("best", r["best"]), ("⚠ OS collapse", r["collapse"])) if on
+            ]
             if r["risk_model"]:
                 flags.append("risk≈")
             line = [str(r["id"]), code(r["expression"]), cell(", ".join(flags) or DASH)]
@@ -107,8 +109,14 @@ def render_markdown(data: ReportData) -> str:
         out += table(
             ["iteration", "stage", "status", "started", "duration", "summary"],
             [
-                [cell(s["iteration"]), cell(s["stage"]), cell(s["status"]), cell(s["started_at"]),
-                 s["duration"], cell(s["summary"])]  # fmt: skip
+                [
+                    cell(s["iteration"]),
+                    cell(s["stage"]),
+                    cell(s["status"]),
+                    cell(s["started_at"]),
+                    s["duration"],
+                    cell(s["summary"]),
+                ]
                 for s in ctx["stages"]
             ],
             ["r", "l", "l", "l", "r", "l"],

@@ -98,6 +98,9 @@ class ReportData:
     def by_id(self) -> dict[int, CandidateReport]:
         return {c.id: c for c in self.candidates}
 
+    def highlighted_ids(self) -> list[int]:
+        return [c.id for c in self.highlighted()]
+
     def highlighted(self) -> list[CandidateReport]:
         """Best candidates first, then ready ones not already among them (the report's main table)."""
         index = self.by_id()

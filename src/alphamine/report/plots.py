@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
+import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -35,7 +36,7 @@ OS_COLOR, BAD, GOOD = "#f59e0b", "#dc2626", "#16a34a"
 MAX_PNL_LINES = 5
 MAX_IMPROVEMENTS = 20
 MAX_ANNOTATED_CELLS = 20  # correlation matrices larger than this are drawn without numbers
-_RC = {
+_RC: Any = {  # matplotlib types rc keys as Literals; a plain dict is what rc_context takes at run time
     "svg.fonttype": "path",
     "svg.hashsalt": "alphamine-report",
     "font.size": 9,
@@ -96,8 +97,10 @@ def pnl_figure(candidates: Sequence[CandidateReport], max_lines: int = MAX_PNL_L
             if c.os_start:
                 os_starts.append(np.datetime64(c.os_start, "D"))
         if os_starts:
-            lo = min(os_starts)
-            hi = max(np.asarray(c.dates).astype("datetime64[D]")[-1] for c in with_pnl[:max_lines])
+            lo = float(mdates.date2num(min(os_starts)))
+            hi = float(
+                mdates.date2num(max(np.asarray(c.dates).astype("datetime64[D]")[-1] for c in with_pnl[:max_lines]))
+            )
             ax.axvspan(lo, hi, color=OS_COLOR, alpha=0.10, lw=0)
             ax.axvline(lo, color=OS_COLOR, lw=1.2, ls="--")
             ax.text(lo, 1.0, "  out of sample →", transform=ax.get_xaxis_transform(), color="#b45309",
@@ -165,7 +168,10 @@ def scatter_figure(
         xs = np.array([p[1] for p in pts])
         ys = np.array([p[2] for p in pts])
         x_hi = max(float(xs.max()) * 1.08, TURNOVER_THRESHOLD * 100 * 1.15)
-        y_hi = max(float(ys.max()) * 1.15, SHARPE_THRESHOLD * 1.2)
+        os_marked = [v for c, _, _ in pts if c.id in marked and (v := num(c.os_metrics.get("sharpe"))) is not None]
+        y_all = np.concatenate([ys, np.asarray(os_marked, dtype=float)])
+        y_hi = max(float(y_all.max()) + 0.25 * float(np.ptp(y_all) or 1), SHARPE_THRESHOLD * 1.2)
+        y_lo = min(float(y_all.min()) - 0.1 * float(np.ptp(y_all) or 1), -0.2)
         ax.fill_between([1, TURNOVER_THRESHOLD * 100], SHARPE_THRESHOLD, y_hi, color=GOOD, alpha=0.07, lw=0)
         ax.axhline(SHARPE_THRESHOLD, color=GOOD, lw=1, ls="--")
         ax.axvline(TURNOVER_THRESHOLD * 100, color=BAD, lw=1, ls="--")
@@ -195,11 +201,10 @@ def scatter_figure(
                        lw=0.8, zorder=4, label=f"{label} (IS)")  # fmt: skip
         ax.scatter([], [], s=30, facecolors="white", edgecolors=MUTED, label="OS Sharpe")
         ax.set_xlim(0, x_hi)
-        ax.set_ylim(min(float(ys.min()) * 1.15, -0.2, *(num(c.os_metrics.get("sharpe")) or 0 for c, _, _ in pts
-                                                        if c.id in marked)) - 0.1, y_hi)  # fmt: skip
+        ax.set_ylim(y_lo, y_hi)
         ax.set_xlabel("IS turnover (%)")
         ax.set_ylabel("IS Sharpe")
-        ax.legend(loc="upper right", fontsize=7.5, frameon=True, framealpha=0.9, edgecolor=GRID)
+        ax.legend(loc="best", fontsize=7.5, frameon=True, framealpha=0.9, edgecolor=GRID)
     return fig
 
 
@@ -216,14 +221,18 @@ def correlation_figure(ids: Sequence[int], matrix: np.ndarray | None) -> Figure 
     with matplotlib.rc_context(_RC):
         fig = _figure(side + 1.0, side)
         ax = fig.add_subplot()
-        mesh = ax.pcolormesh(np.ma.masked_invalid(m), cmap="RdBu_r", vmin=-1, vmax=1, edgecolors="white", lw=1.5)
+        off = m.copy()
+        np.fill_diagonal(off, np.nan)  # the trivial 1s would dominate the colour scale's attention
+        cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#f3f4f6")
+        mesh = ax.pcolormesh(np.ma.masked_invalid(off), cmap=cmap, vmin=-1, vmax=1, edgecolors="white", lw=1.5)
         if n <= MAX_ANNOTATED_CELLS:
             for i in range(n):
                 for j in range(n):
                     v = m[i, j]
                     text = "–" if not np.isfinite(v) else f"{v:.2f}"
+                    color = MUTED if i == j else ("white" if np.isfinite(v) and abs(v) > 0.6 else INK)
                     ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=max(6.0, 9 - n * 0.2),
-                            color="white" if np.isfinite(v) and abs(v) > 0.6 else INK)  # fmt: skip
+                            color=color)  # fmt: skip
         labels = [f"#{i}" for i in ids]
         ax.set_xticks(np.arange(n) + 0.5, labels, rotation=45 if n > 8 else 0)
         ax.set_yticks(np.arange(n) + 0.5, labels)
@@ -232,43 +241,48 @@ def correlation_figure(ids: Sequence[int], matrix: np.ndarray | None) -> Figure 
         ax.tick_params(length=0)
         for side_name in ("top", "right", "bottom", "left"):
             ax.spines[side_name].set_visible(False)
-        fig.colorbar(mesh, ax=ax, shrink=0.8, label="PnL correlation")
+        fig.colorbar(mesh, ax=ax, shrink=0.8)
     return fig
 
 
 # ---------------------------------------------------------------- optimizer improvements
 def improvements_figure(improvements: Sequence[dict[str, Any]]) -> Figure | None:
-    """Paired before → after bars of IS Sharpe and fitness, one row per optimizer improvement."""
+    """Before → after arrows (a dumbbell chart) of IS Sharpe and fitness, one row per improvement:
+    grey dot = parent, coloured dot = variant (green when better, red when worse)."""
     rows = [
         r for r in improvements[:MAX_IMPROVEMENTS]
         if any(num((r.get(k) or {}).get(m)) is not None for k in ("before", "after") for m in ("sharpe", "fitness"))
     ]  # fmt: skip
     if not rows:
         return None
-    labels = [f"#{r.get('parent_id')} → #{r.get('child_id')}  {r.get('optimizer', '')}" for r in rows]
+    labels = [f"#{r.get('parent_id')} → #{r.get('child_id')}\n{r.get('optimizer', '')}" for r in rows]
     y = np.arange(len(rows))
     with matplotlib.rc_context(_RC):
-        fig = _figure(10.5, 0.42 * len(rows) + 1.3)
+        fig = _figure(6.2, 0.5 * len(rows) + 1.1)
         axes = fig.subplots(1, 2, sharey=True)
         for ax, metric in zip(axes, ("sharpe", "fitness"), strict=True):
             _style(ax)
             ax.grid(axis="y", visible=False)
-            before = np.array([num((r.get("before") or {}).get(metric)) or np.nan for r in rows])
-            after = np.array([num((r.get("after") or {}).get(metric)) or np.nan for r in rows])
-            ax.barh(y - 0.19, np.nan_to_num(before), height=0.36, color="#cbd5e1", label="before")
-            colors = [GOOD if (a >= b or np.isnan(b)) else BAD for a, b in zip(after, before, strict=True)]
-            ax.barh(y + 0.19, np.nan_to_num(after), height=0.36, color=colors, label="after")
-            for yi, b, a in zip(y, before, after, strict=True):
-                if np.isfinite(a) and np.isfinite(b):
-                    ax.text(max(a, b, 0), yi, f"  {a - b:+.2f}", va="center", fontsize=7.5,
-                            color=GOOD if a >= b else BAD)  # fmt: skip
+            for yi, r in zip(y, rows, strict=True):
+                b, a = num((r.get("before") or {}).get(metric)), num((r.get("after") or {}).get(metric))
+                if b is not None:
+                    ax.scatter([b], [yi], s=36, color="#9ca3af", zorder=3)
+                if a is None:
+                    continue
+                color = GOOD if b is None or a >= b else BAD
+                if b is not None and a != b:
+                    ax.annotate("", (a, yi), (b, yi), arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.4,
+                                                                  "shrinkA": 4, "shrinkB": 4})  # fmt: skip
+                ax.scatter([a], [yi], s=44, color=color, zorder=4)
+                if b is not None:
+                    ax.annotate(f"{a - b:+.2f}", (a, yi), xytext=(0, 7), textcoords="offset points", ha="center",
+                                fontsize=7.5, color=color)  # fmt: skip
             ax.axvline(0, color="#9ca3af", lw=0.8)
             ax.set_title(f"IS {metric}", loc="left")
-            ax.margins(x=0.15)
-        axes[0].set_yticks(y, labels)
+            ax.margins(x=0.18, y=0.3)
+        axes[0].set_yticks(y, labels, fontsize=8)
         axes[0].invert_yaxis()
         axes[0].tick_params(axis="y", length=0)
-        axes[0].legend(loc="lower right", fontsize=7.5, frameon=False)
     return fig
 
 

@@ -34,6 +34,8 @@ TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("margin", "Margin (bps)", "bps"),
 )
 CHECK_CLASSES = {"PASS": "pass", "FAIL": "fail", "WARNING": "warn", "PENDING": "pending", "ERROR": "fail"}
+CHECK_ORDER = {"FAIL": 0, "ERROR": 0, "WARNING": 1, "PENDING": 2, "PASS": 3}  # failures first, at a glance
+LOWER_IS_BETTER = frozenset({"turnover", "drawdown"})
 ALL_CANDIDATES_LIMIT = 500  # rows of the "all simulated candidates" table
 
 
@@ -48,6 +50,15 @@ def fmt(v: Any, kind: str = "num", digits: int = 2) -> str:
     if kind == "int":
         return f"{x:,.0f}"
     return f"{x:.{digits}f}"
+
+
+def goodness(metric: str, delta: Any) -> int:
+    """+1 when the change is an improvement, −1 when it is worse, 0 when flat or unknown."""
+    x = num(delta)
+    if not x:
+        return 0
+    better = x < 0 if metric in LOWER_IS_BETTER else x > 0
+    return 1 if better else -1
 
 
 def fmt_delta(v: Any, kind: str = "num") -> str:
@@ -89,7 +100,7 @@ def fmt_duration(seconds: float | None) -> str:
 
 def check_badges(checks: list[dict[str, Any]]) -> list[dict[str, str]]:
     out = []
-    for c in checks:
+    for c in sorted(checks, key=lambda c: CHECK_ORDER.get(str(c.get("result", "")).upper(), 2)):
         result = str(c.get("result", "?")).upper()
         detail = []
         if num(c.get("value")) is not None:
@@ -126,7 +137,7 @@ def candidate_row(c: CandidateReport, parent: CandidateReport | None, data: Repo
             {
                 "metric": m,
                 "text": fmt_delta(deltas[m], "pct" if m == "turnover" else "num"),
-                "sign": 0 if deltas[m] is None else (1 if (deltas[m] or 0) > 0 else -1 if (deltas[m] or 0) < 0 else 0),
+                "good": goodness(m, deltas[m]),
             }
             for m in DELTA_METRICS
         ]
@@ -226,29 +237,31 @@ def improvement_rows(data: ReportData) -> list[dict[str, Any]]:
                 "strategy": str(imp.get("strategy", "") or ""),
                 "parent_id": imp.get("parent_id"),
                 "child_id": imp.get("child_id"),
-                "changes": [
-                    {
-                        "metric": m,
-                        "before": fmt(before.get(m), "pct" if m == "turnover" else "num"),
-                        "after": fmt(after.get(m), "pct" if m == "turnover" else "num"),
-                        "delta": fmt_delta(
-                            None
-                            if num(after.get(m)) is None or num(before.get(m)) is None
-                            else (num(after.get(m)) or 0) - (num(before.get(m)) or 0),
-                            "pct" if m == "turnover" else "num",
-                        ),
-                    }
-                    for m in metrics
-                ],
+                "changes": [_change(m, before.get(m), after.get(m)) for m in metrics],
             }
         )
     return rows
 
 
+def _change(metric: str, before: Any, after: Any) -> dict[str, Any]:
+    kind = "pct" if metric == "turnover" else "num"
+    b, a = num(before), num(after)
+    delta = None if a is None or b is None else a - b
+    return {
+        "metric": metric,
+        "before": fmt(b, kind),
+        "after": fmt(a, kind),
+        "delta": fmt_delta(delta, kind),
+        "good": goodness(metric, delta),
+    }
+
+
 def context(data: ReportData) -> dict[str, Any]:
     """The template context (without plots): header, cards, tables, timeline, notes."""
     index = data.by_id()
-    rows = [candidate_row(c, index.get(c.parent_id) if c.parent_id is not None else None, data) for c in data.highlighted()]
+    rows = [
+        candidate_row(c, index.get(c.parent_id) if c.parent_id is not None else None, data) for c in data.highlighted()
+    ]
     sims = [c for c in data.candidates]
     best_sharpe = max((s for c in sims if (s := num(c.is_metrics.get("sharpe"))) is not None), default=None)
     collapses = sum(1 for c in sims if os_collapse(c))
@@ -278,14 +291,15 @@ def context(data: ReportData) -> dict[str, Any]:
         "data_fingerprint": data.data_fingerprint,
         "config": redact(data.config),
         "cards": [
-            {"label": "Generated", "value": fmt(data.funnel.get("generated"), "int")},
-            {"label": "Simulated", "value": fmt(data.funnel.get("simulated", len(sims)), "int")},
-            {"label": "Ready", "value": str(len(data.ready_ids))},
-            {"label": "Best IS Sharpe", "value": fmt(best_sharpe)},
+            {"label": "Generated", "value": fmt(data.funnel.get("generated"), "int"), "alert": False},
+            {"label": "Simulated", "value": fmt(data.funnel.get("simulated", len(sims)), "int"), "alert": False},
+            {"label": "Ready", "value": str(len(data.ready_ids)), "alert": False},
+            {"label": "Best IS Sharpe", "value": fmt(best_sharpe), "alert": False},
             {"label": "OS collapses", "value": str(collapses), "alert": collapses > 0},
         ],
         "funnel": funnel_rows(data.funnel),
         "rows": rows,
+        "card_ids": {r["id"] for r in rows},
         "all_candidates": everyone,
         "all_truncated": len(sims) > ALL_CANDIDATES_LIMIT,
         "n_candidates": len(sims),

@@ -28,7 +28,7 @@ from alphamine.data.panel import Panel
 from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
-from alphamine.sim.positions import clean_copy
+from alphamine.sim.positions import clean_copy, shift_mask_f64, shift_mask_i32
 
 KERNEL_TIMINGS: dict[str, list[float]] | None = None
 """When set to a dict (the benchmark does), every kernel call appends its seconds under the operator's
@@ -121,6 +121,20 @@ class Evaluator:
             return res
         return clean_copy(out)
 
+    def evaluate_raw(self, expr: str | A.Program | A.Node) -> np.ndarray:
+        """The value of `expr` without the final copy: the cached, READ-ONLY (T, N) float64 array, which
+        may hold ±inf (step 2's ±inf -> NaN is left to the caller; `build_weights` treats ±inf as no
+        opinion and `positions.decay_finite` as absent terms). GROUP results are converted as in
+        `evaluate` (a new array). A constant expression gives a broadcast read-only view. For the
+        simulation pipeline, which only reads the alpha: it saves a (T, N) copy per alpha."""
+        node = self._to_node(expr)
+        out = self._eval(node)
+        if out.dtype != np.float64:
+            res = out.astype(np.float64)
+            res[out < 0] = np.nan
+            return _readonly(res)
+        return out
+
     def evaluate_many(self, exprs: Iterable[str | A.Program | A.Node]) -> list[np.ndarray]:
         return [self.evaluate(e) for e in exprs]
 
@@ -168,10 +182,20 @@ class Evaluator:
         p = self.panel
         u = self.universe
         if name in p.matrices:
-            a = _shifted(p.matrices[name], self.shift, np.nan)
+            a = p.matrices[name]
+            if u is None and self.shift == 0:
+                return a
+            if a.dtype == np.float64 and a.ndim == 2:  # one fused pass: shift + pasteurize
+                return shift_mask_f64(a, self.shift, u if u is not None else _NO_MASK)
+            a = _shifted(a, self.shift, np.nan)
             return a if u is None else np.where(u, a, np.nan)
         if name in p.groups:
-            g = _shifted(p.groups[name], self.shift, -1)
+            g = p.groups[name]
+            if u is None and self.shift == 0:
+                return g
+            if g.dtype == np.int32 and g.ndim == 2:
+                return shift_mask_i32(g, self.shift, u if u is not None else _NO_MASK)
+            g = _shifted(g, self.shift, -1)
             return g if u is None else np.where(u, g, np.int32(-1)).astype(np.int32)
         if name in p.vectors:
             v = _shifted(p.vectors[name], self.shift, np.nan)
@@ -246,6 +270,9 @@ class Evaluator:
             f[value < 0] = np.nan
             return f
         return value
+
+
+_NO_MASK = np.ones((0, 0), dtype=bool)  # "no universe" for the fused shift/pasteurize kernels
 
 
 def _shifted(a: np.ndarray, shift: int, fill: float) -> np.ndarray:

@@ -172,12 +172,41 @@ def _demean_groups(row: np.ndarray, members: np.ndarray, cidx: np.ndarray, n_cod
         counts[c] += 1.0 if members[j] else 0.0
     for c in range(n_codes):  # empty groups give NaN, never used
         sums[c] = sums[c] / counts[c]
-    gross = 0.0
     for j in range(N):
-        v = row[j] - sums[cidx[j]] if members[j] else 0.0
-        row[j] = v
-        gross += abs(v)
-    return gross
+        row[j] = row[j] - sums[cidx[j]] if members[j] else 0.0
+    return _abs_sum(row)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _abs_sum(row: np.ndarray) -> float:
+    """Σ|row| in column order."""
+    s = 0.0
+    for j in range(row.shape[0]):
+        s += abs(row[j])
+    return s
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _abs_sum4(row: np.ndarray) -> float:
+    """Σ|row| with four interleaved partial sums (4x shorter dependency chain). Used only for the
+    Σ|w| ≈ 0 test against `zero_tolerance` x this sum, where the last-bit difference from a serial sum
+    cannot matter."""
+    N = row.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= N:
+        s0 += abs(row[j])
+        s1 += abs(row[j + 1])
+        s2 += abs(row[j + 2])
+        s3 += abs(row[j + 3])
+        j += 4
+    while j < N:
+        s0 += abs(row[j])
+        j += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -203,9 +232,11 @@ def _build_weights_groups(
     zero_tolerance: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """K = 0 (NONE, MARKET, group neutralization): each row is built in place in the output with a few
-    branch-free passes (members + Σ|x| + the largest group code in one pass; group demeaning via a
-    scatter of sums; scaling + max|w| in one pass). Same arithmetic, in the same order, as the general
-    path, so the weights are bit-identical."""
+    branch-free passes (no group-code scan of the whole panel: the largest code of the day's members
+    sizes the group sums; group demeaning via a scatter of sums; scaling + max|w| in one pass). The
+    weights use the same arithmetic in the same order as the general path, so they are bit-identical;
+    only Σ|x| before neutralization, which feeds nothing but the `zero_tolerance` test, is summed with
+    four partial sums."""
     T, N = alpha.shape
     out = np.empty((T, N))
     rounds = np.zeros(T, dtype=np.int64)
@@ -220,18 +251,19 @@ def _build_weights_groups(
         before = 0.0
         n_members = 0
         max_code = 0
+        # Two loops: the masking (vectorizable selects) apart from the reductions (a select feeding a
+        # reduction is compiled to an unpredictable branch).
         for j in range(N):
             a = alpha[t, j]
             c = codes[t, j]
             m = universe[t, j] & (a - a == 0.0) & ((c >= 0) | (not neutralize))
             members[j] = m
-            v = a if m else 0.0
-            row[j] = v
-            before += abs(v)
-            n_members += 1 if m else 0
-            cc = c if (m and neutralize) else 0
-            cidx[j] = cc
-            max_code = max(max_code, cc)
+            row[j] = a if m else 0.0
+            cidx[j] = c if (m and neutralize) else 0
+        for j in range(N):  # integer reductions: vectorized
+            n_members += members[j]
+            max_code = max(max_code, cidx[j])
+        before = _abs_sum4(row)
         if n_members == 0:
             continue  # the row already holds zeros
         n_codes = max_code + 1
@@ -242,7 +274,7 @@ def _build_weights_groups(
         if neutralize:
             gross = _demean_groups(row, members, cidx, n_codes, sums, counts)
         else:
-            gross = before
+            gross = _abs_sum(row)  # serial: it sets the scale
         if not (gross > zero_tolerance * before) or not np.isfinite(gross):
             row[:] = 0.0
             continue
@@ -252,15 +284,13 @@ def _build_weights_groups(
             while r < max_rounds:
                 if biggest <= cap:
                     break
-                before = 0.0
                 for j in range(N):
-                    v = min(max(row[j], -truncation), truncation)
-                    row[j] = v
-                    before += abs(v)
+                    row[j] = min(max(row[j], -truncation), truncation)
+                before = _abs_sum4(row)
                 if neutralize:
                     gross = _demean_groups(row, members, cidx, n_codes, sums, counts)
                 else:
-                    gross = before
+                    gross = _abs_sum(row)  # serial: it sets the scale
                 r += 1
                 if not (gross > zero_tolerance * before):
                     row[:] = 0.0
@@ -438,31 +468,31 @@ def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarra
     market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
     T, N = returns.shape
     pnl = np.zeros(T)
-    for p in range(max(lag, 0), T):  # branch-free inner loops, sums in column order as before
+    for p in range(T):
         b = p - lag
+        if b < 0:
+            continue
         total = 0.0
         count = 0
         for j in range(N):
-            w = weights[b, j]
-            inside = sub[b, j] & (w != 0.0)
-            total += w if inside else 0.0
-            count += 1 if inside else 0
+            if sub[b, j] and weights[b, j] != 0.0:
+                total += weights[b, j]
+                count += 1
         if count == 0:
             continue
         mean = total / count
         gross = 0.0
         for j in range(N):
-            w = weights[b, j]
-            inside = sub[b, j] & (w != 0.0)
-            gross += abs(w - mean) if inside else 0.0
+            if sub[b, j] and weights[b, j] != 0.0:
+                gross += abs(weights[b, j] - mean)
         if not (gross > 0.0):
             continue
         acc = 0.0
         for j in range(N):
-            w = weights[b, j]
-            r = returns[p, j]
-            inside = sub[b, j] & (w != 0.0) & (r == r)
-            acc += (w - mean) / gross * scale * r if inside else 0.0
+            if sub[b, j] and weights[b, j] != 0.0:
+                r = returns[p, j]
+                if not np.isnan(r):
+                    acc += (weights[b, j] - mean) / gross * scale * r
         pnl[p] = acc
     return pnl
 
@@ -476,4 +506,43 @@ def clean_copy(a: np.ndarray) -> np.ndarray:
         for j in range(N):
             v = a[t, j]
             out[t, j] = v if np.isfinite(v) else np.nan
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shift_mask_f64(a: np.ndarray, shift: int, universe: np.ndarray) -> np.ndarray:
+    """Evaluator input field in one pass: out[p] = a[p - shift] (NaN for p < shift), NaN where
+    `universe[p]` is False; an empty (0, 0) `universe` = no pasteurization. `a` may be any layout."""
+    T, N = a.shape
+    out = np.empty((T, N))
+    masked = universe.shape[0] > 0
+    for p in range(T):
+        if p < shift:
+            for j in range(N):
+                out[p, j] = np.nan
+        elif masked:
+            for j in range(N):
+                out[p, j] = a[p - shift, j] if universe[p, j] else np.nan
+        else:
+            for j in range(N):
+                out[p, j] = a[p - shift, j]
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shift_mask_i32(a: np.ndarray, shift: int, universe: np.ndarray) -> np.ndarray:
+    """`shift_mask_f64` for GROUP codes (int32): -1 = no group."""
+    T, N = a.shape
+    out = np.empty((T, N), dtype=np.int32)
+    masked = universe.shape[0] > 0
+    for p in range(T):
+        if p < shift:
+            for j in range(N):
+                out[p, j] = -1
+        elif masked:
+            for j in range(N):
+                out[p, j] = a[p - shift, j] if universe[p, j] else np.int32(-1)
+        else:
+            for j in range(N):
+                out[p, j] = a[p - shift, j]
     return out

@@ -14,13 +14,14 @@ the file), `busy_timeout`. Other dialects get none of this: their defaults are a
 from __future__ import annotations
 
 import datetime as dt
+import os
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.pool import NullPool
 
 DB_FILENAME = "alphamine.sqlite3"
 DEFAULT_RUNTIME_ROOT = ".alphamine"
@@ -49,9 +50,9 @@ def resolve_url(target: str | Path) -> URL:
     directory means `<dir>/alphamine.sqlite3`). Parent directories of a SQLite file are created."""
     if isinstance(target, str) and "://" in target:
         url = make_url(target)
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            if not url.database.startswith("file:"):
-                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        db = url.database or ""
+        if url.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not db.startswith("file:"):
+            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return url
     path = Path(target).expanduser()
     if path.is_dir():
@@ -61,13 +62,17 @@ def resolve_url(target: str | Path) -> URL:
 
 
 def make_engine(url: URL) -> Engine:
-    """An engine for `url`; SQLite gets the pragmas and explicit-BEGIN hooks (module doc)."""
+    """An engine for `url`; SQLite gets the pragmas and explicit-BEGIN hooks (module doc).
+
+    Pooled connections are kept (closing the last connection to a WAL database checkpoints it, which
+    made every short transaction ~15x slower with a non-pooling engine); a forked child drops the
+    inherited pool without closing the parent's connections, as SQLAlchemy prescribes."""
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    memory = url.database in (None, "", ":memory:")
-    # NullPool for files: every connection is opened fresh, so pragmas are set and no pooled handle
-    # outlives a fork; an in-memory database must keep its single connection.
-    engine = create_engine(url, poolclass=None if memory else NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, pool_pre_ping=True)
+        _dispose_in_forked_children(engine)
+        return engine
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    _dispose_in_forked_children(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -87,6 +92,18 @@ def make_engine(url: URL) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def _dispose_in_forked_children(engine: Engine) -> None:
+    ref = weakref.ref(engine)
+
+    def after_fork() -> None:
+        e = ref()
+        if e is not None:
+            e.dispose(close=False)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork)
 
 
 def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

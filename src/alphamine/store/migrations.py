@@ -75,14 +75,22 @@ def check_not_newer(version: int, latest: int = LATEST_VERSION) -> None:
 def migrate(
     begin: Callable[[], AbstractContextManager[Connection]],
     *,
+    read: Callable[[], AbstractContextManager[Connection]] | None = None,
     target: int = LATEST_VERSION,
     migrations: list[Migration] | None = None,
 ) -> int:
     """Bring the database to `target`, one committed transaction per step; returns the final version.
 
-    `begin` opens a write transaction (the store's `transaction`); `target` below the latest is for tests
-    that build an old database."""
+    `begin` opens a write transaction (the store's `transaction`), `read` a read-only one: an up-to-date
+    database is only read, so opening a store never waits for a run that is busy writing. `target`
+    below the latest is for tests that build an old database."""
     steps = MIGRATIONS if migrations is None else migrations
+    if read is not None:
+        with read() as conn:
+            version = current_version(conn)
+        check_not_newer(version, len(steps))
+        if version >= target:
+            return version
     while True:
         with begin() as conn:
             version = current_version(conn)
@@ -96,6 +104,7 @@ def migrate(
 
 def applied(conn: Connection) -> Iterator[tuple[int, str]]:
     """(version, applied_at) rows, oldest first."""
-    rows = conn.execute(select(SCHEMA_VERSION.c.version, SCHEMA_VERSION.c.applied_at).order_by(SCHEMA_VERSION.c.version))
+    sv = SCHEMA_VERSION.c
+    rows = conn.execute(select(sv.version, sv.applied_at).order_by(sv.version))
     for v, at in rows:
         yield int(v), str(at)

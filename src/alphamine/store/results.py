@@ -57,7 +57,12 @@ class ResultsMixin(StoreBase):
         return None if row is None else result_row(row)
 
     def has_result(
-        self, expr_hash: str, settings_key: str, data_fingerprint: str, *, backend: str = "local",
+        self,
+        expr_hash: str,
+        settings_key: str,
+        data_fingerprint: str,
+        *,
+        backend: str = "local",
         conn: Connection | None = None,
     ) -> bool:
         """Cheaper than `get_result` (no arrays decoded): is this key already simulated?"""
@@ -197,11 +202,12 @@ class ResultsMixin(StoreBase):
         same data), else with the candidate's run's fingerprint; ready candidates without such a result
         are left out. One entry per distinct (expr_hash, settings key): the earliest candidate."""
         fp = RUNS.c.data_fingerprint if data_fingerprint is None else data_fingerprint
+        same = (R.expr_hash == C.expr_hash) & (R.settings_key == C.settings_key) & (R.data_fingerprint == fp)
         q = (
             select(CANDIDATES, R.id.label("result_id"))
             .select_from(CANDIDATES)
             .join(RUNS, RUNS.c.run_id == C.run_id)
-            .join(SIM_RESULTS, (R.expr_hash == C.expr_hash) & (R.settings_key == C.settings_key) & (R.data_fingerprint == fp))
+            .join(SIM_RESULTS, same)
             .where(C.status == "ready")
             .order_by(C.id, R.id)
         )

@@ -171,7 +171,7 @@ class GateRow:
 
 
 # ---------------------------------------------------------------- from database rows
-def run_row(m: Mapping[str, Any]) -> RunRow:
+def run_row(m: Mapping[Any, Any]) -> RunRow:
     return RunRow(
         run_id=m["run_id"],
         status=m["status"],
@@ -187,7 +187,7 @@ def run_row(m: Mapping[str, Any]) -> RunRow:
     )
 
 
-def stage_row(m: Mapping[str, Any]) -> StageRow:
+def stage_row(m: Mapping[Any, Any]) -> StageRow:
     return StageRow(
         id=int(m["id"]),
         run_id=m["run_id"],
@@ -200,7 +200,7 @@ def stage_row(m: Mapping[str, Any]) -> StageRow:
     )
 
 
-def task_row(m: Mapping[str, Any]) -> TaskRow:
+def task_row(m: Mapping[Any, Any]) -> TaskRow:
     return TaskRow(
         id=int(m["id"]),
         run_id=m["run_id"],
@@ -215,7 +215,7 @@ def task_row(m: Mapping[str, Any]) -> TaskRow:
     )
 
 
-def artifact_row(m: Mapping[str, Any]) -> ArtifactRow:
+def artifact_row(m: Mapping[Any, Any]) -> ArtifactRow:
     return ArtifactRow(
         id=int(m["id"]),
         run_id=m["run_id"],
@@ -226,7 +226,7 @@ def artifact_row(m: Mapping[str, Any]) -> ArtifactRow:
     )
 
 
-def candidate_row(m: Mapping[str, Any]) -> CandidateRow:
+def candidate_row(m: Mapping[Any, Any]) -> CandidateRow:
     return CandidateRow(
         id=int(m["id"]),
         run_id=m["run_id"],
@@ -255,12 +255,12 @@ def candidate_row(m: Mapping[str, Any]) -> CandidateRow:
     )
 
 
-def _range(periods: Mapping[str, Any], name: str) -> tuple[int, int]:
+def _range(periods: Mapping[Any, Any], name: str) -> tuple[int, int]:
     lo, hi = periods.get(name, (0, 0))
     return int(lo), int(hi)
 
 
-def result_row(m: Mapping[str, Any]) -> ResultRow:
+def result_row(m: Mapping[Any, Any]) -> ResultRow:
     periods = dict(m["periods"] or {})
     return ResultRow(
         id=int(m["id"]),
@@ -285,7 +285,7 @@ def result_row(m: Mapping[str, Any]) -> ResultRow:
     )
 
 
-def gate_row(m: Mapping[str, Any]) -> GateRow:
+def gate_row(m: Mapping[Any, Any]) -> GateRow:
     return GateRow(
         id=int(m["id"]),
         candidate_id=int(m["candidate_id"]),

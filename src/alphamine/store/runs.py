@@ -208,7 +208,5 @@ class RunsMixin(StoreBase):
 
     def artifacts(self, run_id: str, *, conn: Connection | None = None) -> list[ArtifactRow]:
         with self._read(conn) as c:
-            rows = c.execute(
-                select(ARTIFACTS).where(ARTIFACTS.c.run_id == run_id).order_by(ARTIFACTS.c.id)
-            ).mappings()
+            rows = c.execute(select(ARTIFACTS).where(ARTIFACTS.c.run_id == run_id).order_by(ARTIFACTS.c.id)).mappings()
             return [artifact_row(m) for m in rows]

@@ -48,7 +48,7 @@ def build_metadata(version: int = LATEST_VERSION) -> MetaData:
     """All tables as they are at schema `version` (1 .. LATEST_VERSION)."""
     if not 1 <= version <= LATEST_VERSION:
         raise ValueError(f"no schema version {version}")
-    md = MetaData(naming_convention=NAMING)  # type: ignore[arg-type]
+    md = MetaData(naming_convention=NAMING)
     Table(
         "schema_version",
         md,

@@ -65,6 +65,8 @@ def _make_build(single: bool) -> Any:
 
 
 def _make_decode(mode: int, single: bool) -> Any:
+    fast_rank = single and mode in (RANK, QUANT_P)
+
     @njit(cache=True, nogil=True)
     def decode(x, keys, ib, cb, nvalid, row0, out, order):  # pragma: no cover - numba
         """Decode sorted keys (restoring the exact value order inside runs whose truncated keys collide),
@@ -81,16 +83,41 @@ def _make_decode(mode: int, single: bool) -> Any:
         for r in range(rows):
             m = nvalid[row0 + r]
             bad = False
+            ties = 0
             prev = np.uint64(0)
-            for k in range(m):
+            pv = 0.0
+            if m > 0:
+                key = keys[r, 0]
+                col = np.int32(key & mask)
+                idx[0] = col
+                pv = x[r, col]
+                vals[0] = pv
+                prev = key >> ishift
+            for k in range(1, m):  # branch-free: flags accumulate
                 key = keys[r, k]
                 col = np.int32(key & mask)
                 idx[k] = col
-                vals[k] = x[r, col]
+                v = x[r, col]
+                vals[k] = v
                 coarse = key >> ishift
-                if k > 0 and coarse == prev and vals[k] < vals[k - 1]:
-                    bad = True
+                bad |= (coarse == prev) & (v < pv)
+                ties += 1 if v == pv else 0
                 prev = coarse
+                pv = v
+            if fast_rank and not bad and ties == 0:
+                # One group, no ties (the usual case): the average rank of position k is k + 1.
+                t = row0 + r
+                for i in range(n):
+                    out[t, i] = np.nan
+                if m == 1:
+                    out[t, idx[0]] = 0.5
+                else:
+                    for k in range(m):
+                        res = float(k) / (m - 1)
+                        if mode == QUANT_P:
+                            res = 1.0 / m + res * (1.0 - 2.0 / m)
+                        out[t, idx[k]] = res
+                continue
             a = 0
             while bad and a < m:  # runs sharing a truncated key: restore the exact value order
                 ca = keys[r, a] >> ishift
