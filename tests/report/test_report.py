@@ -252,3 +252,12 @@ def test_plot_functions_degrade_gracefully() -> None:
 
 def test_html_is_deterministic(report_data: ReportData) -> None:
     assert render_html(report_data) == render_html(report_data)
+
+
+def test_pnl_plot_skips_candidates_without_a_usable_curve(report_data: ReportData) -> None:
+    c0 = report_data.candidates[0]
+    assert c0.pnl is not None
+    mismatched = dataclasses.replace(c0, pnl=c0.pnl[:-3])
+    no_curve = dataclasses.replace(c0, dates=None, pnl=None)
+    assert plots.pnl_figure([mismatched, no_curve]) is None
+    assert plots.pnl_figure([mismatched, c0]) is not None

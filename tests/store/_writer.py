@@ -4,8 +4,9 @@ Modes:
   hold PATH N       open a transaction, write a stage, N candidates and N results (spilling uncommitted
                     pages into the WAL), print WRITTEN, then wait on stdin: "commit" commits, EOF or a
                     kill leaves it uncommitted.
-  loop PATH TAG N   N transactions, each adding a task and finishing it, plus a candidate with a
-                    read-before-write (the dedup check), so concurrent writers must queue on the lock.
+  loop PATH TAG N   print READY, wait for a line on stdin, then N transactions, each adding a task and
+                    finishing it plus a candidate with a read-before-write (the dedup check), so
+                    concurrent writers must queue on the lock.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def hold(path: str, n: int) -> None:
 
 def loop(path: str, tag: str, n: int) -> None:
     store = Store.open(path)
+    print("READY", flush=True)
+    sys.stdin.readline()  # start together with the other writer
     for i in range(n):
         with store.transaction() as conn:
             tid = store.add_task("r1", "SIMULATE", tag, payload={"i": i}, conn=conn)

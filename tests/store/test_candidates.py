@@ -12,15 +12,28 @@ from .conftest import THESIS, add, make_candidate, new_run
 
 def test_candidate_round_trip(store: Store, settings: Settings) -> None:
     new_run(store)
-    cid = add(store, "r1", "rank( -returns )", settings, iteration=3, priority=2.5, tags=("a", "b"),
-              strategy=None, params={"window": 5, "scale": 0.5})
+    cid = add(
+        store,
+        "r1",
+        "rank( -returns )",
+        settings,
+        iteration=3,
+        priority=2.5,
+        tags=("a", "b"),
+        strategy=None,
+        params={"window": 5, "scale": 0.5},
+    )
     row = store.get_candidate(cid)
     assert row.expression == canonical("rank(-returns)") and row.source == "rank( -returns )"
     assert row.expr_hash == structural_hash("rank(-returns)")
     assert row.settings == settings and row.settings_key == settings.key() and row.region == "USA"
     assert (row.run_id, row.iteration, row.generator, row.thesis) == ("r1", 3, "template:test", THESIS)
-    assert (row.params, row.tags, row.priority, row.status) == ({"window": 5, "scale": 0.5}, ("a", "b"), 2.5,
-                                                                "generated")
+    assert (row.params, row.tags, row.priority, row.status) == (
+        {"window": 5, "scale": 0.5},
+        ("a", "b"),
+        2.5,
+        "generated",
+    )
     assert row.fields == ("returns",) and set(row.operators) == {"rank", "reverse"}
     assert row.parent_id is None and row.root_id == cid and row.depth == 0
     assert [r["status"] for r in row.reasons] == ["generated"]
@@ -88,7 +101,9 @@ def test_status_reasons_accumulate(store: Store, settings: Settings) -> None:
     row = store.get_candidate(cid)
     assert row.status == "rejected"
     assert [(r["status"], r["reason"]) for r in row.reasons] == [
-        ("generated", None), ("simulated", None), ("rejected", "LOW_SHARPE"),
+        ("generated", None),
+        ("simulated", None),
+        ("rejected", "LOW_SHARPE"),
     ]
     assert all(r["at"].endswith("+00:00") for r in row.reasons)
     assert row.updated_at >= row.created_at
@@ -101,8 +116,9 @@ def test_lineage_and_children(store: Store, settings: Settings) -> None:
     new_run(store, "r1")
     new_run(store, "r2")
     root = add(store, "r1", "rank(-returns)", settings)
-    child = add(store, "r1", "rank(-ts_mean(returns, 3))", settings, parent_id=root, strategy="smooth",
-                params={"window": 3})
+    child = add(
+        store, "r1", "rank(-ts_mean(returns, 3))", settings, parent_id=root, strategy="smooth", params={"window": 3}
+    )
     sibling = add(store, "r1", "rank(-returns)", settings.with_(decay=3), parent_id=root, strategy="decay")
     grandchild = add(store, "r2", "rank(-ts_mean(returns, 5))", settings, parent_id=child, strategy="window")
     assert [r.id for r in store.lineage(grandchild)] == [root, child, grandchild]
@@ -115,8 +131,13 @@ def test_lineage_and_children(store: Store, settings: Settings) -> None:
     with pytest.raises(NotFoundError):
         store.lineage(999)
     with pytest.raises(NotFoundError):
-        store.add_candidate("r1", 0, make_candidate("rank(open)", settings, parent_id=999), canonical="rank(open)",
-                            expr_hash=structural_hash("rank(open)"))
+        store.add_candidate(
+            "r1",
+            0,
+            make_candidate("rank(open)", settings, parent_id=999),
+            canonical="rank(open)",
+            expr_hash=structural_hash("rank(open)"),
+        )
 
 
 def test_exploration_counts(store: Store, settings: Settings) -> None:
@@ -147,6 +168,10 @@ def test_conn_joins_the_callers_transaction(store: Store, settings: Settings) ->
 
 def add_in(store: Store, conn: object, settings: Settings) -> int:
     return store.add_candidate(
-        "r1", 0, make_candidate("rank(-returns)", settings), canonical=canonical("rank(-returns)"),
-        expr_hash=structural_hash("rank(-returns)"), conn=conn,  # type: ignore[arg-type]
+        "r1",
+        0,
+        make_candidate("rank(-returns)", settings),
+        canonical=canonical("rank(-returns)"),
+        expr_hash=structural_hash("rank(-returns)"),
+        conn=conn,  # type: ignore[arg-type]
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,8 +12,21 @@ from alphamine.store.clean import clean, jsonable, mask_url_passwords
 
 @pytest.mark.parametrize(
     "key",
-    ["password", "api_key", "apiKey", "OPENAI_API_KEY", "brain_password", "access_token", "token", "client_secret",
-     "secret", "credentials", "private-key", "auth.token", "passwd"],
+    [
+        "password",
+        "api_key",
+        "apiKey",
+        "OPENAI_API_KEY",
+        "brain_password",
+        "access_token",
+        "token",
+        "client_secret",
+        "secret",
+        "credentials",
+        "private-key",
+        "auth.token",
+        "passwd",
+    ],
 )
 def test_secret_keys(key: str) -> None:
     assert is_secret_key(key)
@@ -26,7 +40,7 @@ def test_not_secret_keys(key: str) -> None:
 
 
 def test_redact_nested_and_urls() -> None:
-    cfg = {
+    cfg: dict[str, Any] = {
         "llm": {"api_key": "sk-abc", "max_tokens": 10, "api_key_env": "OPENAI_API_KEY", "token": None},
         "brain": [{"password": {"nested": 1}}],
         "db": "postgresql://alice:hunter2@db.example/alpha",

@@ -108,20 +108,27 @@ def test_readers_are_not_blocked_by_an_open_write_and_never_see_it(tmp_path: Pat
 
 def test_concurrent_writers_queue_and_readers_see_only_whole_transactions(tmp_path: Path) -> None:
     path = tmp_path / "busy.sqlite3"
-    n = 30
+    n = 100
     with Store.open(path) as store:
         new_run(store, "r1")
     writers = [spawn("loop", str(path), tag, str(n)) for tag in ("a", "b")]
     seen_running = 0
     last = -1
     try:
+        for w in writers:
+            expect(w, "READY")
+        for w in writers:
+            assert w.stdin is not None
+            w.stdin.write("go\n")
+            w.stdin.flush()
         with Store.open(path) as reader:
             while any(w.poll() is None for w in writers):
                 with reader.engine.connect() as c:  # one snapshot for both counts
                     done = int(c.execute(select(func.count()).select_from(TASKS)).scalar_one())
                     running = int(
-                        c.execute(select(func.count()).select_from(TASKS).where(TASKS.c.status == "running"))
-                        .scalar_one()
+                        c.execute(
+                            select(func.count()).select_from(TASKS).where(TASKS.c.status == "running")
+                        ).scalar_one()
                     )
                     cands = int(c.execute(select(func.count()).select_from(CANDIDATES)).scalar_one())
                 seen_running += running

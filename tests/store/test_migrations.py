@@ -23,7 +23,9 @@ def schema_of(path: Path) -> dict[str, Any]:
         for t in sorted(insp.get_table_names()):
             out[t] = {
                 "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)],
-                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)
+                ),
                 "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(t)),
                 "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in insp.get_foreign_keys(t)),
             }
@@ -66,8 +68,16 @@ def test_version_one_has_the_required_constraints(tmp_path: Path) -> None:
     with Store.open(tmp_path / "v1.sqlite3", migrate_to=1):
         pass
     s = schema_of(tmp_path / "v1.sqlite3")
-    assert set(s) == {"schema_version", "runs", "stages", "tasks", "artifacts", "candidates", "sim_results",
-                      "gate_checks"}
+    assert set(s) == {
+        "schema_version",
+        "runs",
+        "stages",
+        "tasks",
+        "artifacts",
+        "candidates",
+        "sim_results",
+        "gate_checks",
+    }
     assert ("run_id", "expr_hash", "settings_key") in s["candidates"]["unique"]
     assert ("ix_candidates_expr_hash_settings_key", ("expr_hash", "settings_key"), False) in s["candidates"]["indexes"]
     assert ("expr_hash", "settings_key", "data_fingerprint", "backend") in s["sim_results"]["unique"]

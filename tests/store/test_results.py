@@ -20,7 +20,10 @@ def test_put_get_exact_round_trip(store: Store, sims: dict[str, SimResult]) -> N
     row = store.get_result(h, sim.settings.key(), sim.data_fingerprint)
     assert row is not None and row.id == rid
     assert (row.expr_hash, row.settings_key, row.data_fingerprint, row.backend) == (
-        h, sim.settings.key(), sim.data_fingerprint, "local",
+        h,
+        sim.settings.key(),
+        sim.data_fingerprint,
+        "local",
     )
     assert row.expression == sim.expression and row.settings == sim.settings.to_brain()
     assert row.dates.dtype == np.dtype("datetime64[D]") and row.pnl.dtype == np.float64
@@ -99,13 +102,21 @@ def test_gate_records_and_ready_pool(store: Store, sims: dict[str, SimResult], s
         store.put_result(sims[e], expr_hash=structural_hash(e))
     with store.transaction() as conn:  # the gate writes its decision and the status together
         for cid, verdict in ((a, "ready"), (b, "ready"), (c, "rejected"), (a2, "ready"), (eu, "ready")):
-            store.record_gate(cid, "r1", checks=[{"name": "SELF_CORRELATION", "result": "PASS"}], verdict=verdict,
-                              reasons=[] if verdict == "ready" else ["LOW_SHARPE"], conn=conn)
+            store.record_gate(
+                cid,
+                "r1",
+                checks=[{"name": "SELF_CORRELATION", "result": "PASS"}],
+                verdict=verdict,
+                reasons=[] if verdict == "ready" else ["LOW_SHARPE"],
+                conn=conn,
+            )
             store.set_candidate_status([cid], verdict, reason="gate", conn=conn)
     store.record_gate(c, "r2", checks=[], verdict="rejected", reasons=["still LOW_SHARPE"])
     hist = store.gate_history(c)
-    assert [(g.run_id, g.verdict, g.reasons) for g in hist] == [("r1", "rejected", ("LOW_SHARPE",)),
-                                                                 ("r2", "rejected", ("still LOW_SHARPE",))]
+    assert [(g.run_id, g.verdict, g.reasons) for g in hist] == [
+        ("r1", "rejected", ("LOW_SHARPE",)),
+        ("r2", "rejected", ("still LOW_SHARPE",)),
+    ]
     assert hist[0].checks == [{"name": "SELF_CORRELATION", "result": "PASS"}] and hist[0].candidate_id == c
     assert store.gate_history(a2)[0].verdict == "ready"
     with pytest.raises(NotFoundError):
@@ -113,8 +124,10 @@ def test_gate_records_and_ready_pool(store: Store, sims: dict[str, SimResult], s
 
     pool = store.ready_pool()
     # one entry per distinct alpha (the earliest candidate), rank(close) has no result -> left out
-    assert [(cand.id, res.expression) for cand, res in pool] == [(a, sims[EXPRESSIONS[0]].expression),
-                                                                 (b, sims[EXPRESSIONS[1]].expression)]
+    assert [(cand.id, res.expression) for cand, res in pool] == [
+        (a, sims[EXPRESSIONS[0]].expression),
+        (b, sims[EXPRESSIONS[1]].expression),
+    ]
     np.testing.assert_array_equal(pool[0][1].pnl, sims[EXPRESSIONS[0]].daily_pnl)
     assert [cand.id for cand, _ in store.ready_pool(region="usa")] == [a, b]
     assert store.ready_pool(region="EUR") == []

@@ -16,6 +16,11 @@ def bench(
     sizes: Annotated[str, typer.Option(help="Comma-separated panel sizes: S (500x1260), L (3000x2520).")] = "S,L",
     workers: Annotated[int | None, typer.Option(help="Workers for the all-cores run (default: all cores).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic panels.")] = 0,
+    retain_memory: Annotated[
+        bool,
+        typer.Option(help="Call alphamine.sim.evaluate.retain_freed_memory() first (glibc: freed memory is "
+                     "reused instead of page-faulting fresh pages). Off: the default process behaviour."),
+    ] = False,
 ) -> None:
     """Simulate a fixed list of 30 alphas on synthetic panels; print alphas/s and a Markdown block for
     docs/benchmarks.md. One core runs the batch twice (cold, then steady = the headline), all cores
@@ -29,6 +34,10 @@ def bench(
     if unknown or not wanted:
         raise fail(f"unknown size {', '.join(unknown) or sizes!r}; choose from {', '.join(SIZES)}")
     console = Console()
+    if retain_memory:
+        from alphamine.sim.evaluate import retain_freed_memory
+
+        console.print(f"retain_freed_memory(): {'on' if retain_freed_memory() else 'not available here'}")
     n_workers = workers or os.cpu_count() or 1
     with console.status("compiling kernels (warm-up on a small panel)"):
         warm_up(BENCH_EXPRESSIONS)

@@ -141,7 +141,18 @@ def run(
         raise typer.Exit(130) from None
     except (RunError, DataError, SettingsError) as e:
         raise fail(str(e)) from None
+    except Exception as e:  # an internal error: keep the record, say where the details are
+        _crashed(console, e, runtime_root)
     _finish(console, runtime_root, db, outcome)
+
+
+def _crashed(console: Console, e: Exception, runtime_root: Path) -> None:
+    console.print(f"[red]error:[/red] {type(e).__name__}: {e}")
+    console.print(
+        f"the run is marked failed and everything committed is kept; the traceback is in "
+        f"{runtime_root}/runs/<run id>/logs/error.log; fix the cause, then `alphamine resume --run-id <run id>`"
+    )
+    raise typer.Exit(1) from None
 
 
 def _finish(console: Console, runtime_root: Path, db: str | None, outcome: Any) -> None:
@@ -176,6 +187,8 @@ def resume(
         raise typer.Exit(130) from None
     except (RunError, DataError) as e:
         raise fail(str(e)) from None
+    except Exception as e:
+        _crashed(console, e, runtime_root)
     _finish(console, runtime_root, db, outcome)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import signal
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,6 +135,8 @@ def _loop(rc: RunContext) -> RunOutcome:
             raise
         except Exception:
             rc.store.set_run_status(rc.run_id, "failed", iteration=iteration)
+            rc.logs_dir.mkdir(parents=True, exist_ok=True)
+            (rc.logs_dir / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
             raise
     rc.store.set_run_status(rc.run_id, "finished", iteration=iteration)
     paths = write_run_reports(rc.store, rc.run_id, rc.run_dir)  # final status in the report

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from alphamine.expr import canonical, check, fields_used, operators_used, parse, structural_hash
+from alphamine.generate import Candidate, GenerationContext
 from alphamine.generate.field_factory import FieldFactory
 from alphamine.generate.optimizers import triggered_optimizers
 from alphamine.generate.rotation import rotate_neutralization
 from alphamine.generate.templates import TemplateGenerator
 from alphamine.generate.themes import ThemeSampler
 from alphamine.generate.variants import generic_variants
-
-from alphamine.expr import canonical, check, fields_used, operators_used, parse, structural_hash
-from alphamine.generate import Candidate, GenerationContext
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.progress import SimulationProgress
@@ -41,8 +41,10 @@ def generation_context(rc: RunContext, iteration: int, stage: str) -> Generation
 
 
 def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], conn: Any = None) -> list[int]:
-    """Insert candidates that this run does not have yet (same canonical expression and settings)."""
+    """Insert candidates that this run does not have yet (same canonical expression and settings),
+    including ones earlier in `cands` (not yet committed, so the store cannot see them)."""
     ids = []
+    seen: set[tuple[str, str]] = set()
     for cand in cands:
         try:
             text = canonical(cand.expression)
@@ -50,8 +52,10 @@ def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], c
         except Exception:  # a generator bug must not stop the run: INSPECT would reject it anyway
             text, program = cand.expression, None
         h = structural_hash(text) if program is not None else f"unparsed:{text}"
-        if rc.store.find_candidate(h, cand.settings.key(), run_id=rc.run_id) is not None:
+        key = (h, cand.settings.key())
+        if key in seen or rc.store.find_candidate(h, key[1], run_id=rc.run_id, conn=conn) is not None:
             continue
+        seen.add(key)
         fields = sorted(fields_used(program, rc.panel.catalogue)) if program is not None else []
         ops = sorted(operators_used(program)) if program is not None else []
         ids.append(

@@ -74,7 +74,11 @@ def _style(ax: Any) -> None:
 # ---------------------------------------------------------------- cumulative PnL
 def pnl_figure(candidates: Sequence[CandidateReport], max_lines: int = MAX_PNL_LINES) -> Figure | None:
     """Cumulative PnL ($M) of up to `max_lines` candidates; the OS region shaded, its start marked."""
-    with_pnl = [c for c in candidates if c.pnl is not None and c.dates is not None and np.size(c.pnl) > 1]
+    with_pnl = [
+        c
+        for c in candidates
+        if c.pnl is not None and c.dates is not None and np.size(c.pnl) > 1 and np.size(c.pnl) == np.size(c.dates)
+    ]
     if not with_pnl:
         return None
     with matplotlib.rc_context(_RC):

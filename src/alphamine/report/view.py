@@ -262,7 +262,7 @@ def context(data: ReportData) -> dict[str, Any]:
     rows = [
         candidate_row(c, index.get(c.parent_id) if c.parent_id is not None else None, data) for c in data.highlighted()
     ]
-    sims = [c for c in data.candidates]
+    sims = list(data.candidates)
     best_sharpe = max((s for c in sims if (s := num(c.is_metrics.get("sharpe"))) is not None), default=None)
     collapses = sum(1 for c in sims if os_collapse(c))
     everyone = [

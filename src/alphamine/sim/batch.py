@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,13 @@ def _run_one(index: int, spec: SimSpec) -> tuple[int, SimResult | SimFailure]:
         return index, SimFailure(spec.expression, spec.settings, f"{type(e).__name__}: {e}")
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the parent (which owns the run and its transaction): a
+    handler inherited through fork must not fire inside a worker when the pool shuts down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _run_chunk(chunk: list[tuple[int, SimSpec]]) -> list[tuple[int, SimResult | SimFailure]]:
     return [_run_one(i, s) for i, s in chunk]
 
@@ -128,7 +136,7 @@ def simulate_many(
             chunks = [order[k : k + size] for k in range(0, len(order), size)]
             _CACHE = None
             ctx = mp.get_context("fork")
-            with ctx.Pool(n_workers) as workers_pool:
+            with ctx.Pool(n_workers, initializer=_worker_init) as workers_pool:
                 for chunk_result in workers_pool.imap_unordered(_run_chunk, chunks):
                     for i, r in chunk_result:
                         results[i] = r

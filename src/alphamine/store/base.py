@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.pool import StaticPool
+
+from alphamine.store.errors import StoreError
 
 DB_FILENAME = "alphamine.sqlite3"
 DEFAULT_RUNTIME_ROOT = ".alphamine"
@@ -46,14 +50,18 @@ def mask_url(url: URL | str) -> str:
 
 
 def resolve_url(target: str | Path) -> URL:
-    """A string containing `://` is an SQLAlchemy URL; anything else a SQLite file path (an existing
-    directory means `<dir>/alphamine.sqlite3`). Parent directories of a SQLite file are created."""
+    """A string containing `://` is an SQLAlchemy URL; `":memory:"` a private in-memory SQLite database
+    (tests, throw-away runs: one shared connection, so inside `transaction()` pass `conn=` to reads too);
+    anything else a SQLite file path (an existing directory means
+    `<dir>/alphamine.sqlite3`). Parent directories of a SQLite file are created."""
     if isinstance(target, str) and "://" in target:
         url = make_url(target)
         db = url.database or ""
         if url.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not db.startswith("file:"):
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return url
+    if str(target) == ":memory:":
+        return make_url("sqlite://")
     path = Path(target).expanduser()
     if path.is_dir():
         path = path / DB_FILENAME
@@ -71,7 +79,10 @@ def make_engine(url: URL) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
         _dispose_in_forked_children(engine)
         return engine
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    if url.database in (None, "", ":memory:"):  # one shared connection, or each would see its own database
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     _dispose_in_forked_children(engine)
 
     @event.listens_for(engine, "connect")
@@ -119,16 +130,32 @@ class StoreBase:
     `transaction()`), in which case it joins that transaction and commits or rolls back with it."""
 
     engine: Engine
+    _local: threading.local
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One atomic write transaction: everything done with the yielded connection commits together
         when the block exits normally and is rolled back on any exception (Ctrl-C included) or if the
-        process dies. Not re-entrant: pass the connection down instead of nesting."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-            with conn.begin():
-                yield conn
+        process dies.
+
+        Not re-entrant: inside the block, pass `conn=` to every write. A nested `transaction()` or a
+        write without `conn=` in the same thread raises `StoreError` at once, because on SQLite it would
+        wait for the enclosing transaction's lock, i.e. for itself. (Reads without `conn=` are allowed;
+        they see the last committed state, not the block's own writes.)"""
+        local = self.__dict__.setdefault("_local", threading.local())
+        if getattr(local, "open", False):
+            raise StoreError(
+                "a write transaction is already open in this thread; pass conn= (the connection from "
+                "Store.transaction()) to join it instead of starting another"
+            )
+        local.open = True
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+                with conn.begin():
+                    yield conn
+        finally:
+            local.open = False
 
     @contextmanager
     def _write(self, conn: Connection | None) -> Iterator[Connection]:

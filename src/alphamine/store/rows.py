@@ -115,7 +115,7 @@ class CandidateRow:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields explicitly
 class ResultRow:
     """A stored simulation. `dates`/`pnl` are the full panel-length series the `SimResult` had
     (`daily_pnl` on `dates`); days before `first` carry no position. Non-finite metric values are `None`
@@ -136,10 +136,10 @@ class ResultRow:
     first: int = 0
     is_range: tuple[int, int] = (0, 0)
     os_range: tuple[int, int] = (0, 0)
-    train_range: tuple[int, int] = (0, 0)
-    test_range: tuple[int, int] = (0, 0)
     truncation_rounds: int = 0
     created_at: str = ""
+    train_range: tuple[int, int] = (0, 0)
+    test_range: tuple[int, int] = (0, 0)
 
     @property
     def sharpe(self) -> float:

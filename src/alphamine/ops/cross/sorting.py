@@ -112,11 +112,14 @@ def _make_decode(mode: int, single: bool) -> Any:
                 if m == 1:
                     out[t, idx[0]] = 0.5
                 else:
+                    den = float(m - 1)
+                    for k in range(m):  # contiguous (vectorized divisions), then the scatter
+                        vals[k] = float(k) / den
+                    if mode == QUANT_P:
+                        for k in range(m):
+                            vals[k] = 1.0 / m + vals[k] * (1.0 - 2.0 / m)
                     for k in range(m):
-                        res = float(k) / (m - 1)
-                        if mode == QUANT_P:
-                            res = 1.0 / m + res * (1.0 - 2.0 / m)
-                        out[t, idx[k]] = res
+                        out[t, idx[k]] = vals[k]
                 continue
             a = 0
             while bad and a < m:  # runs sharing a truncated key: restore the exact value order
