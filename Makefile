@@ -1,11 +1,11 @@
-# Quick start: `make run` (set up + main job on the bundled data), `make test` (set up + all checks).
+# Quick start: `make run` (set up + mine alphas on the bundled data), `make test` (set up + all checks).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench clean venv
+.PHONY: run test lint typecheck pytest bench demo browser clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,21 @@ $(DEVSTAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
+# The main job: mine alphas on the bundled S&P 500 sample, print the best, write the HTML report.
 run: $(STAMP)
 	$(BIN)/alphamine run --sample
+
+demo: $(STAMP)
+	$(BIN)/alphamine demo
+
+# The report tests open the HTML in Debian's headless Chromium; install it when we can (root + apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the report browser tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || echo "warning: could not install chromium; the browser tests will skip"; \
+	  else echo "note: chromium not installed (needs root + apt); the report browser tests will skip"; fi; }
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests
@@ -33,7 +46,7 @@ typecheck: $(DEVSTAMP)
 pytest: $(DEVSTAMP)
 	$(BIN)/python -m pytest -q
 
-test: $(DEVSTAMP)
+test: $(DEVSTAMP) browser
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -42,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/alphamine bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .numba_cache

@@ -66,9 +66,14 @@ def test_stdin_and_file(tmp_path: Path) -> None:
 
 
 def test_input_errors_exit_one_without_traceback(tmp_path: Path) -> None:
-    for args in (["--builtin"], ["--builtin", "--file", str(tmp_path / "missing.txt")],
-                 ["--synthetic", "abc", "rank(close)"], ["--builtin", "--sample", "rank(close)"],
-                 ["--meta", "m.csv", "rank(close)"], ["--data", str(tmp_path / "nope.parquet"), "rank(close)"]):
+    for args in (
+        ["--builtin"],
+        ["--builtin", "--file", str(tmp_path / "missing.txt")],
+        ["--synthetic", "abc", "rank(close)"],
+        ["--builtin", "--sample", "rank(close)"],
+        ["--meta", "m.csv", "rank(close)"],
+        ["--data", str(tmp_path / "nope.parquet"), "rank(close)"],
+    ):
         result = lint(*args)
         assert result.exit_code == 1, (args, result.output)
         assert "Traceback" not in result.output

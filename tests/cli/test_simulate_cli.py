@@ -16,8 +16,21 @@ def test_single_expression_writes_json_csv_and_plot(tmp_path) -> None:
     out, csv, png = tmp_path / "r.json", tmp_path / "p.csv", tmp_path / "p.png"
     res = runner.invoke(
         app,
-        ["simulate", "rank(-ts_delta(close, 5))", *SYN, "--decay", "2", "--neutralization", "sector",
-         "--json-out", str(out), "--pnl-out", str(csv), "--plot", str(png)],
+        [
+            "simulate",
+            "rank(-ts_delta(close, 5))",
+            *SYN,
+            "--decay",
+            "2",
+            "--neutralization",
+            "sector",
+            "--json-out",
+            str(out),
+            "--pnl-out",
+            str(csv),
+            "--plot",
+            str(png),
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "Sharpe" in res.output and "IS" in res.output and "OS" in res.output and "LOW_SHARPE" in res.output

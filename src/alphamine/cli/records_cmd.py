@@ -130,7 +130,7 @@ def settings_list(runtime_root: RootOpt = DEFAULT_ROOT) -> None:
         raise fail(str(e)) from None
     table = Table(title="settings presets")
     for col in ("name", "origin", "universe", "delay", "decay", "neutralization", "truncation"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "name")
     for name, (origin, values) in sorted(presets.items()):
         mark = " (default)" if name == DEFAULT_PRESET else ""
         table.add_row(
