@@ -18,8 +18,10 @@ def bench(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic panels.")] = 0,
     retain_memory: Annotated[
         bool,
-        typer.Option(help="Call alphamine.sim.evaluate.retain_freed_memory() first (glibc: freed memory is "
-                     "reused instead of page-faulting fresh pages). Off: the default process behaviour."),
+        typer.Option(
+            help="Call alphamine.sim.evaluate.retain_freed_memory() first (glibc: freed memory is "
+            "reused instead of page-faulting fresh pages). Off: the default process behaviour."
+        ),
     ] = False,
 ) -> None:
     """Simulate a fixed list of 30 alphas on synthetic panels; print alphas/s and a Markdown block for

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from alphamine.cli.data_cmd import fail
-from alphamine.cli.run_cmd import DEFAULT_ROOT, DbOpt, RootOpt
+from alphamine.cli.run_cmd import DEFAULT_ROOT, DbOpt, RootOpt, open_records
 
 candidates_app = typer.Typer(help="Browse candidates in the store (list / show with lineage).", no_args_is_help=True)
 settings_app = typer.Typer(help="Settings presets: built-in and personal.", no_args_is_help=True)
@@ -30,14 +30,9 @@ def list_candidates(
     db: DbOpt = None,
 ) -> None:
     """Candidates with their status and IS metrics, best IS fitness first."""
-    from alphamine.pipeline.controller import open_store
-
-    store = open_store(runtime_root, db)
-    try:
+    with open_records(runtime_root, db) as store:
         rows = store.candidates(run_id=run_id, status=status)
         results = store.results_for([r.id for r in rows])
-    finally:
-        store.close()
     rows = sorted(rows, key=lambda r: (-(results[r.id].metrics["is"]["fitness"] if r.id in results else -1e9), r.id))
     table = Table(title=f"{len(rows)} candidates")
     for col in ("id", "run", "status", "generator", "expression", "IS Sharpe", "fitness", "turnover"):
@@ -74,11 +69,8 @@ def show_candidate(
     db: DbOpt = None,
 ) -> None:
     """One candidate: settings, thesis, history, IS/OS metrics, checks and its lineage tree."""
-    from alphamine.pipeline.controller import open_store
-
     console = Console()
-    store = open_store(runtime_root, db)
-    try:
+    with open_records(runtime_root, db) as store:
         try:
             row = store.get_candidate(candidate_id)
         except KeyError:
@@ -87,8 +79,6 @@ def show_candidate(
         children = store.children(candidate_id)
         results = store.results_for([r.id for r in [*lineage, *children]])
         gates = store.gate_history(candidate_id)
-    finally:
-        store.close()
     console.print(f"[bold]#{row.id}[/bold] {row.expression}")
     console.print(
         f"run {row.run_id}, iteration {row.iteration + 1}, generator {row.generator}, status [bold]{row.status}[/bold]"

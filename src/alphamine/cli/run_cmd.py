@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +20,26 @@ DbOpt = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL of the store (default: SQLite in the runtime root).")
 ]
 DEFAULT_ROOT = Path(".alphamine")
+
+
+@contextmanager
+def open_records(runtime_root: Path, db: str | None) -> Iterator[Any]:
+    """The store of a runtime root (or --db URL), closed afterwards."""
+    from alphamine.pipeline.controller import open_store
+
+    store = open_store(runtime_root, db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def require_run(store: Any, run_id: str) -> Any:
+    """The run's row, or one red error line (exit 2) naming the store."""
+    row = store.get_run(run_id)
+    if row is None:
+        raise fail(f"no run {run_id!r} in {store.url}")
+    return row
 
 
 def _data_source(data: Path | None, meta: Path | None, sample: bool, synthetic: str | None, seed: int) -> Any:
@@ -88,6 +110,9 @@ def run(
     candidates: Annotated[int, typer.Option("--candidates", help="New candidates generated per iteration.")] = 40,
     max_variant_alphas: Annotated[int, typer.Option(help="Parents varied per iteration.")] = 6,
     max_variants_per_alpha: Annotated[int, typer.Option(help="Variants per parent.")] = 6,
+    max_enhance_alphas: Annotated[
+        int, typer.Option(help="Promising candidates handed to the optimizers per iteration.")
+    ] = 6,
     workers: Annotated[int | None, typer.Option(help="Simulation worker processes (default: all cores).")] = None,
     batch_size: Annotated[int, typer.Option(help="Simulations per committed batch.")] = 32,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: timestamp).")] = None,
@@ -125,6 +150,7 @@ def run(
             candidates_per_iteration=candidates,
             max_variant_alphas=max_variant_alphas,
             max_variants_per_alpha=max_variants_per_alpha,
+            max_enhance_alphas=max_enhance_alphas,
             workers=workers,
             batch_size=batch_size,
         )
@@ -156,13 +182,8 @@ def _crashed(console: Console, e: Exception, runtime_root: Path) -> None:
 
 
 def _finish(console: Console, runtime_root: Path, db: str | None, outcome: Any) -> None:
-    from alphamine.pipeline.controller import open_store
-
-    store = open_store(runtime_root, db)
-    try:
+    with open_records(runtime_root, db) as store:
         print_best(console, store, outcome.run_id)
-    finally:
-        store.close()
     console.print(f"{outcome.ready} ready after {outcome.iterations} iteration(s). Nothing was submitted.")
     html = outcome.reports.get("html")
     if html is not None:
@@ -198,31 +219,23 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """List runs, or show one run's stages and funnel."""
-    from alphamine.pipeline.controller import open_store
     from alphamine.pipeline.reporting import funnel
 
     console = Console()
-    store = open_store(runtime_root, db)
-    try:
+    with open_records(runtime_root, db) as store:
         if run_id is None:
             table = Table(title=f"runs in {store.url}")
             for col in ("run", "status", "created", "iteration", "candidates", "ready"):
                 table.add_column(col)
             for r in store.list_runs():
                 rows = store.candidates(run_id=r.run_id)
+                ready = sum(x.status == "ready" for x in rows)
                 table.add_row(
-                    r.run_id,
-                    r.status,
-                    str(r.created_at)[:19],
-                    str((r.iteration or 0) + 1),
-                    str(len(rows)),
-                    str(sum(x.status == "ready" for x in rows)),
+                    r.run_id, r.status, str(r.created_at)[:19], str((r.iteration or 0) + 1), str(len(rows)), str(ready)
                 )
             console.print(table)
             return
-        run_row = store.get_run(run_id)
-        if run_row is None:
-            raise fail(f"no run {run_id!r} in {store.url}")
+        run_row = require_run(store, run_id)
         console.print(
             f"run [bold]{run_id}[/bold]: {run_row.status}, seed {run_row.seed}, data {run_row.data_fingerprint[:12]}"
         )
@@ -231,11 +244,15 @@ def status(
         table = Table(title="stages")
         for col in ("iteration", "stage", "status", "finished", "summary"):
             table.add_column(col, overflow="fold")
-        for s in store.stages(run_id):
-            table.add_row(str(s.iteration + 1), s.stage, s.status, str(s.finished_at or "")[:19], json.dumps(s.summary))
+        for st in store.stages(run_id):
+            table.add_row(
+                str(st.iteration + 1), st.stage, st.status, str(st.finished_at or "")[:19], json.dumps(st.summary)
+            )
         console.print(table)
-    finally:
-        store.close()
+
+
+def _run_dir(run_row: Any, runtime_root: Path) -> Path:
+    return Path(run_row.runtime_root or runtime_root) / "runs" / run_row.run_id
 
 
 def report(
@@ -244,19 +261,15 @@ def report(
     db: DbOpt = None,
 ) -> None:
     """Write run_report.md, run_report.html and run_result.json again from the store."""
-    from alphamine.pipeline.controller import open_store
     from alphamine.pipeline.reporting import write_run_reports
 
-    store = open_store(runtime_root, db)
-    try:
-        run_row = store.get_run(run_id)
-        if run_row is None:
-            raise fail(f"no run {run_id!r} in {store.url}")
-        paths = write_run_reports(store, run_id, Path(run_row.runtime_root or runtime_root) / "runs" / run_id)
-    finally:
-        store.close()
+    with open_records(runtime_root, db) as store:
+        paths = write_run_reports(store, run_id, _run_dir(require_run(store, run_id), runtime_root))
     for kind, path in paths.items():
         typer.echo(f"{kind}: {path}")
+
+
+EXPORT_METRICS = ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin")
 
 
 def export(
@@ -267,16 +280,11 @@ def export(
     db: DbOpt = None,
 ) -> None:
     """Export candidates with settings, thesis, lineage and IS/OS metrics (CSV or JSON)."""
-    from alphamine.pipeline.controller import open_store
-
     if out.suffix.lower() not in (".csv", ".json"):
         raise fail(f"--out must end in .csv or .json, got {out.name}")
-    store = open_store(runtime_root, db)
-    try:
+    with open_records(runtime_root, db) as store:
         rows = store.candidates(run_id=run_id, status=status_filter)
         results = store.results_for([r.id for r in rows])
-    finally:
-        store.close()
     records = []
     for r in rows:
         res = results.get(r.id)
@@ -292,17 +300,19 @@ def export(
             "settings": json.dumps(r.settings.to_brain(), sort_keys=True),
         }
         for period in ("is", "os"):
-            for k in ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin"):
+            for k in EXPORT_METRICS:
                 rec[f"{period}_{k}"] = res.metrics[period][k] if res else None
         records.append(rec)
-    if out.suffix.lower() == ".json":
-        out.write_text(json.dumps(records, indent=2), encoding="utf-8")
-    else:
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            fields = list(records[0]) if records else ["id"]
-            w = csv.DictWriter(fh, fieldnames=fields)
-            w.writeheader()
-            w.writerows(records)
+    try:
+        if out.suffix.lower() == ".json":
+            out.write_text(json.dumps(records, indent=2), encoding="utf-8")
+        else:
+            with out.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(records[0]) if records else ["id"])
+                w.writeheader()
+                w.writerows(records)
+    except OSError as e:
+        raise fail(f"cannot write {out}: {e}") from None
     typer.echo(f"wrote {len(records)} candidates to {out}")
 
 
@@ -314,24 +324,20 @@ def gate(
     """Re-check this run's candidates against the accepted pool and show the ready set. Never submits."""
     from alphamine.pipeline.config import RunConfig
     from alphamine.pipeline.context import RunContext
-    from alphamine.pipeline.controller import load_panel, open_store
+    from alphamine.pipeline.controller import load_panel
     from alphamine.pipeline.stages import run_gate
     from alphamine.sim.settings import make_settings
 
     console = Console()
-    store = open_store(runtime_root, db)
-    try:
-        run_row = store.get_run(run_id)
-        if run_row is None:
-            raise fail(f"no run {run_id!r} in {store.url}")
+    with open_records(runtime_root, db) as store:
+        run_row = require_run(store, run_id)
         config = RunConfig.model_validate(run_row.config)
-        panel = load_panel(config.data)
         rc = RunContext(
             store,
-            panel,
+            load_panel(config.data),
             config,
             run_id,
-            Path(run_row.runtime_root or runtime_root) / "runs" / run_id,
+            _run_dir(run_row, runtime_root),
             make_settings(config.settings),
             console,
         )
@@ -342,5 +348,3 @@ def gate(
             f"{counts['revoked']} revoked. Nothing was submitted."
         )
         print_best(console, store, run_id)
-    finally:
-        store.close()
