@@ -156,6 +156,9 @@ def run(
         )
     except (PresetError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
+    from alphamine.sim.evaluate import retain_freed_memory
+
+    retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
     console = Console()
     try:
         outcome = start_run(config, runtime_root=runtime_root, db=db, run_id=run_id, console=console, quiet=quiet)
@@ -199,7 +202,9 @@ def resume(
     """Continue a run after a crash or Ctrl-C without repeating finished work."""
     from alphamine.data.errors import DataError
     from alphamine.pipeline.controller import RunError, resume_run
+    from alphamine.sim.evaluate import retain_freed_memory
 
+    retain_freed_memory()
     console = Console()
     try:
         outcome = resume_run(run_id, runtime_root=runtime_root, db=db, console=console, quiet=quiet)

@@ -18,7 +18,7 @@ from alphamine.sim import checks as C
 from alphamine.sim.evaluate import EvaluationError, Evaluator, SubexpressionCache
 from alphamine.sim.metrics import period_stats, sharpe
 from alphamine.sim.periods import Periods, split_periods, year_blocks
-from alphamine.sim.positions import apply_max_trade, book_series, build_weights, decay_alpha, sub_universe_pnl
+from alphamine.sim.positions import apply_max_trade, book_series, build_weights, decay_finite, sub_universe_pnl
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
@@ -180,11 +180,11 @@ def simulate(
         raise SimulationError(f"{errors[0].code} at {_where(errors[0])}: {errors[0].message}")
     unit_warnings = [d.message for d in diags if d.code == "UNITS"]
     try:
-        alpha = ev.evaluate(expression)
+        alpha = ev.evaluate_raw(expression)  # the cached array itself: ±inf are treated as NaN below
     except EvaluationError as e:
         raise SimulationError(str(e)) from None
     weights, rounds = compute_weights(alpha, panel, s, ev, universe)
-    return finish(expression, panel, s, weights, rounds, unit_warnings, pool, keep_weights=keep_weights, alpha=alpha)
+    return finish(expression, panel, s, weights, rounds, unit_warnings, pool, keep_weights=keep_weights)
 
 
 def _where(d: Any) -> str:
@@ -195,8 +195,9 @@ def _where(d: Any) -> str:
 def compute_weights(
     alpha: np.ndarray, panel: Panel, s: Settings, ev: Evaluator, universe: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Steps 3-7 in the build frame: decay, universe mask, neutralize, scale, truncate."""
-    decayed = decay_alpha(alpha, s.decay) if s.decay > 1 else alpha
+    """Steps 3-7 in the build frame: decay, universe mask, neutralize, scale, truncate. `alpha` may hold
+    ±inf (evaluate_raw): decay_finite and build_weights treat them as NaN, as step 2 says."""
+    decayed = decay_finite(alpha, s.decay) if s.decay > 1 else alpha
     codes, styles, neutralize = neutralization_inputs(panel, s, ev, universe)
     return build_weights(
         decayed,
@@ -221,7 +222,6 @@ def finish(
     pool: Sequence[C.PoolEntry] | None,
     *,
     keep_weights: bool = False,
-    alpha: np.ndarray | None = None,
 ) -> SimResult:
     """Steps 8 on: positions in the PnL frame, max trade, PnL, periods, metrics, yearly table, checks."""
     returns = np.ascontiguousarray(panel_returns(panel))
