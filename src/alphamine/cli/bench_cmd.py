@@ -19,10 +19,11 @@ def bench(
     retain_memory: Annotated[
         bool,
         typer.Option(
-            help="Call alphamine.sim.evaluate.retain_freed_memory() first (glibc: freed memory is "
-            "reused instead of page-faulting fresh pages). Off: the default process behaviour."
+            help="Call alphamine.sim.evaluate.retain_freed_memory() first, as `alphamine run` and "
+            "`simulate --file` do (glibc: freed memory is reused instead of page-faulting fresh pages). "
+            "--no-retain-memory: the plain process behaviour of a library user."
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Simulate a fixed list of 30 alphas on synthetic panels; print alphas/s and a Markdown block for
     docs/benchmarks.md. One core runs the batch twice (cold, then steady = the headline), all cores
