@@ -122,3 +122,10 @@ def test_vector_fields_need_reduction(panel: Panel) -> None:
 def test_clear_errors(panel: Panel, expr: str, message: str) -> None:
     with pytest.raises(EvaluationError, match=message):
         evaluate(expr, panel)
+
+
+def test_named_constants_nan_and_inf(panel: Panel) -> None:
+    got = evaluate("if_else(close > ts_delay(close, 1), 1, nan)", panel)
+    assert set(np.unique(got[~np.isnan(got)])) <= {1.0}
+    assert np.isnan(got).any()
+    assert np.isnan(evaluate("close * 0 + inf", panel)).all()  # ±inf -> NaN at the end of evaluation

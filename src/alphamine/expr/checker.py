@@ -25,6 +25,10 @@ _TIME_PARAMS = frozenset({"lag", "d", "delay", "lookback", "days", "period", "wi
 _CONST_KINDS = (ArgKind.LOOKBACK, ArgKind.INT, ArgKind.NUMBER, ArgKind.BOOL, ArgKind.STRING)
 
 
+
+NAMED_CONSTANTS: dict[str, float] = {"nan": float("nan"), "NaN": float("nan"), "inf": float("inf")}
+"""Bare words that stand for numbers when no field or variable has that name (`x > 0 ? x : nan`)."""
+
 def check(program: Program | Node | str, catalogue: Mapping[str, FieldInfo], *,
           operators: Mapping[str, Operator] | None = None, n_days: int | None = None) -> list[Diagnostic]:
     """Lint a program (or source text). `n_days`: available history; longer cumulative lookbacks are
@@ -168,6 +172,8 @@ class _Checker:
             unit = None if field.unit is Unit.NONE else field.unit
             vt = ValueType.of_field(field.type)
             return Info(vt, unit=unit, is_field=field.type is not FieldType.MATRIX, name=node.id)
+        if node.id in NAMED_CONSTANTS:
+            return Info(ValueType.CONSTANT, const=NAMED_CONSTANTS[node.id])
         if node.id in self.later:
             self.report("UNDEFINED_VARIABLE", "error", f"variable {node.id!r} is used before it is assigned",
                         node.span, "move the assignment above its first use")

@@ -27,6 +27,7 @@ import numpy as np
 from alphamine.data.panel import Panel
 from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
+from alphamine.expr.checker import NAMED_CONSTANTS
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
 from alphamine.sim.positions import clean_copy, shift_mask_f64, shift_mask_i32
 
@@ -202,6 +203,8 @@ class Evaluator:
             return v if u is None else np.where(u[:, :, None], v, np.nan)
         if name in p.universes:
             raise EvaluationError(f"{name!r} is a universe, not a data field")
+        if name in NAMED_CONSTANTS:  # `nan` / `inf` when no field has that name
+            return np.broadcast_to(np.float64(NAMED_CONSTANTS[name]), p.shape)
         close = _close(name, p.catalogue)
         raise EvaluationError(f"unknown field {name!r}{close}")
 
