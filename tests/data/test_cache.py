@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,7 @@ def test_replace_existing_cache_atomically(tmp_path: Path) -> None:
     assert [x.name for x in tmp_path.iterdir()] == ["c"]  # no temp or old directories left
 
 
-def test_large_panel_opens_fast(tmp_path: Path) -> None:
+def test_large_panel_opens_memory_mapped(tmp_path: Path) -> None:
     T, N = 2520, 3000
     dates = np.arange(np.datetime64("2010-01-01"), np.datetime64("2010-01-01") + T)
     close = np.ones((T, N))
@@ -75,10 +74,19 @@ def test_large_panel_opens_fast(tmp_path: Path) -> None:
         universes={"TOP100": np.zeros((T, N), dtype=bool)},
     )
     save_panel(p, tmp_path / "big")
-    t0 = time.perf_counter()
     q = open_panel(tmp_path / "big")
-    assert time.perf_counter() - t0 < 0.5
+    # fast because nothing is read: the arrays are memory maps and the catalogue comes from the manifest
+    # (the opening time itself is measured by hand, not asserted: timed tests are flaky)
+    assert _is_memmap(q.matrices["close"]) and _is_memmap(q.universes["TOP100"])
     assert q.shape == (T, N) and q.catalogue["close"].coverage == 1.0
+
+
+def _is_memmap(a: np.ndarray) -> bool:
+    while a is not None:
+        if isinstance(a, np.memmap):
+            return True
+        a = a.base  # type: ignore[assignment]
+    return False
 
 
 def test_errors(tmp_path: Path) -> None:

@@ -90,6 +90,29 @@ def _run_chunk(chunk: list[tuple[int, SimSpec]]) -> list[tuple[int, SimResult | 
     return [_run_one(i, s) for i, s in chunk]
 
 
+def _prefetched_fields(panel: Panel, specs: Sequence[SimSpec], cache_bytes: int) -> SubexpressionCache:
+    """A cache holding every field the batch reads, in every frame (delay, universe, pasteurization)
+    it uses, built once here so that forked workers share it copy-on-write."""
+    from alphamine.expr import fields_used, parse
+    from alphamine.sim.evaluate import Evaluator
+
+    cache = SubexpressionCache(cache_bytes)
+    frames: dict[tuple[int, str, bool], set[str]] = {}
+    for spec in specs:
+        try:
+            names = fields_used(parse(spec.expression), panel.catalogue)
+        except Exception:  # a bad expression fails later, in its own entry
+            continue
+        s = spec.settings
+        frames.setdefault((s.delay, s.universe, s.pasteurize), set()).update(names)
+    for (delay, universe, pasteurize), wanted in frames.items():
+        if universe not in panel.universes:
+            continue
+        mask = panel.universe(universe) if pasteurize else None
+        Evaluator(panel, universe=mask, shift=delay, cache=cache).prefetch(sorted(wanted))
+    return cache
+
+
 def simulate_many(
     specs: Iterable[SimSpec | str | tuple[str, Any]],
     panel: Panel,
@@ -131,10 +154,10 @@ def simulate_many(
                 if progress:
                     progress(done, total, results[i])  # type: ignore[arg-type]
         else:
+            _CACHE = _prefetched_fields(panel, [s for _, s in todo], cache_bytes)
             order = sorted(todo, key=lambda it: (it[1].settings.delay, it[1].settings.universe, it[0]))
             size = max(1, math.ceil(len(order) / (n_workers * 4)))
             chunks = [order[k : k + size] for k in range(0, len(order), size)]
-            _CACHE = None
             ctx = mp.get_context("fork")
             with ctx.Pool(n_workers, initializer=_worker_init) as workers_pool:
                 for chunk_result in workers_pool.imap_unordered(_run_chunk, chunks):

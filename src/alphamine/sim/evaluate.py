@@ -139,6 +139,19 @@ class Evaluator:
     def evaluate_many(self, exprs: Iterable[str | A.Program | A.Node]) -> list[np.ndarray]:
         return [self.evaluate(e) for e in exprs]
 
+    def prefetch(self, names: Iterable[str]) -> int:
+        """Put the frame's (shifted, pasteurized) version of these panel fields into the cache, so that
+        processes forked afterwards inherit them instead of each building its own. Unknown names are
+        skipped (the expressions that use them fail on their own). Returns how many were added."""
+        added = 0
+        for name in names:
+            if name in self.panel.catalogue and name not in self.panel.universes:
+                key = self._frame + name
+                if self.cache.get(key) is None:
+                    self.cache.put(key, _readonly(self._field(name)))
+                    added += 1
+        return added
+
     # ------------------------------------------------------------------ internals
     @staticmethod
     def _to_node(expr: str | A.Program | A.Node) -> A.Node:
