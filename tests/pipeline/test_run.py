@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -90,6 +91,9 @@ def test_run_records_every_stage_and_writes_reports(finished) -> None:
     for name in ("run_report.md", "run_report.html", "run_result.json"):
         assert (run_dir / name).stat().st_size > 0
     assert any((run_dir / "logs").iterdir())
+    table = (run_dir / "artifacts" / "candidates.csv").read_text().splitlines()
+    assert table[0].startswith("id,status,expression") and len(table) > 10
+    assert (run_dir / "artifacts" / "ready_pnl.csv").read_text().startswith("date")
 
 
 def test_second_run_reuses_memory(finished) -> None:
@@ -100,6 +104,27 @@ def test_second_run_reuses_memory(finished) -> None:
     with Store.open(root / "alphamine.sqlite3") as store:
         rows = store.candidates(run_id=out.run_id)
         assert any(r.status == "duplicate" for r in rows)  # same seed, same first ideas: not simulated again
+
+
+def _counts(db: Path, run_id: str) -> tuple[int, int, int] | None:
+    """(INSPECT finished, SIMULATE finished, candidates simulated) of iteration 0, read with a cheap
+    read-only query so that polling never misses the window while the run writes."""
+    if not db.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            done = {s for (s,) in con.execute(
+                "SELECT stage FROM stages WHERE run_id=? AND iteration=0 AND status='finished'", (run_id,))}
+            sims = con.execute("SELECT count(*) FROM candidates WHERE run_id=? AND status='simulated'",
+                               (run_id,)).fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    if "SIMULATE" in done:
+        return (1, 1, sims)
+    return (int("INSPECT" in done), 0, sims)
 
 
 def _wait_for(predicate, timeout: float) -> bool:
@@ -130,7 +155,7 @@ def test_sigkill_during_simulate_then_resume_matches_an_uninterrupted_run(tmp_pa
         "--target-ready",
         "50",
         "--candidates",
-        "12",
+        "24",
         "--max-variant-alphas",
         "2",
         "--max-variants-per-alpha",
@@ -138,7 +163,7 @@ def test_sigkill_during_simulate_then_resume_matches_an_uninterrupted_run(tmp_pa
         "--workers",
         "1",
         "--batch-size",
-        "2",
+        "1",
         "--quiet",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -157,15 +182,8 @@ def test_sigkill_during_simulate_then_resume_matches_an_uninterrupted_run(tmp_pa
     db = crash_root / "alphamine.sqlite3"
 
     def mid_simulate() -> bool:
-        if not db.exists():
-            return False
-        try:
-            with Store.open(db) as s:
-                done = s.finished_stages("x")
-                sims = [r for r in s.candidates(run_id="x") if r.status == "simulated"]
-                return (0, "INSPECT") in done and (0, "SIMULATE") not in done and len(sims) >= 2
-        except Exception:
-            return False
+        c = _counts(db, "x")
+        return c is not None and c[0] == 1 and c[1] == 0 and c[2] >= 2
 
     assert _wait_for(mid_simulate, 240), (
         proc.stderr.read().decode() if proc.poll() is not None else "never reached SIMULATE"
@@ -186,3 +204,60 @@ def test_sigkill_during_simulate_then_resume_matches_an_uninterrupted_run(tmp_pa
         assert len(crashed.results_for([r.id for r in rows])) == len(
             plain.results_for([r.id for r in plain.candidates(run_id="x")])
         )
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path) -> None:
+    root = tmp_path / "int"
+    args = [
+        "--synthetic",
+        f"{N},{T}",
+        "--seed",
+        "5",
+        "--universe",
+        "TOP80",
+        "--run-seed",
+        "4",
+        "--max-iterations",
+        "1",
+        "--candidates",
+        "12",
+        "--max-variant-alphas",
+        "1",
+        "--max-variants-per-alpha",
+        "2",
+        "--workers",
+        "1",
+        "--batch-size",
+        "2",
+        "--quiet",
+        "--run-id",
+        "i",
+        "--runtime-root",
+        str(root),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alphamine", "run", *args],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    db = root / "alphamine.sqlite3"
+
+    def simulating() -> bool:
+        try:
+            with Store.open(db) as s:
+                return any(r.status == "simulated" for r in s.candidates(run_id="i"))
+        except Exception:
+            return False
+
+    assert _wait_for(simulating, 240)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out.decode()
+    assert b"resume" in out and b"Traceback" not in out
+    with Store.open(db) as s:
+        run = s.get_run("i")
+        assert run is not None and run.status == "interrupted"
+    outcome = resume_run("i", runtime_root=root, console=Console(quiet=True), quiet=True)
+    assert outcome.status == "finished"

@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from alphamine.pipeline.config import RunConfig
 from alphamine.report import CandidateReport, ReportData, write_reports
-from alphamine.sim.checks import aligned_correlation
+from alphamine.sim.correlation import correlation_matrix
 from alphamine.store import CandidateRow, ResultRow, Store
 
 LINTED = {"queued", "simulated", "failed", "promising", "gate_pending", "ready", "rejected", "duplicate"}
@@ -70,12 +68,7 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
     corr = None
     if ready:
         series = {c.id: (c.dates, c.pnl) for c in reports if c.id in ready}
-        corr = np.eye(len(ready))
-        for i, a in enumerate(ready):
-            for j in range(i + 1, len(ready)):
-                b = ready[j]
-                v = aligned_correlation(series[a][0], series[a][1], series[b][0], series[b][1])  # type: ignore[arg-type]
-                corr[i, j] = corr[j, i] = v
+        corr = correlation_matrix([series[i] for i in ready])  # type: ignore[misc]
     by_id = {c.id: c for c in reports}
     improvements: list[dict[str, Any]] = []
     for c in reports:
@@ -131,4 +124,46 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
 
 
 def write_run_reports(store: Store, run_id: str, run_dir: Path) -> dict[str, Path]:
-    return write_reports(run_dir, build_report_data(store, run_id))
+    """The three report files plus two artifacts a researcher can load directly: the daily PnL of
+    the ready candidates (artifacts/ready_pnl.csv) and every simulated candidate with its IS and OS
+    metrics (artifacts/candidates.csv)."""
+    data = build_report_data(store, run_id)
+    paths = write_reports(run_dir, data)
+    paths.update(write_artifacts(run_dir / "artifacts", data))
+    return paths
+
+
+def write_artifacts(folder: Path, data: ReportData) -> dict[str, Path]:
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    by_id = {c.id: c for c in data.candidates}
+    columns = {}
+    for cid in data.ready_ids:
+        c = by_id[cid]
+        if c.dates is not None and c.pnl is not None:
+            columns[f"#{cid}"] = pd.Series(c.pnl, index=pd.DatetimeIndex(c.dates, name="date"))
+    ready = folder / "ready_pnl.csv"
+    if columns:
+        pd.DataFrame(columns).to_csv(ready, float_format="%.6f")
+    else:
+        ready.write_text("date\n", encoding="utf-8")  # no ready candidate yet: the header only
+    rows = []
+    for c in data.candidates:
+        row: dict[str, Any] = {
+            "id": c.id,
+            "status": c.status,
+            "expression": c.expression,
+            "generator": c.generator,
+            "parent_id": c.parent_id,
+            "strategy": c.strategy,
+            "neutralization": c.settings.get("neutralization"),
+            "decay": c.settings.get("decay"),
+        }
+        for period, metrics in (("is", c.is_metrics), ("os", c.os_metrics)):
+            for k in ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin"):
+                row[f"{period}_{k}"] = metrics.get(k)
+        rows.append(row)
+    table = folder / "candidates.csv"
+    pd.DataFrame(rows).to_csv(table, index=False)
+    return {"ready_pnl": ready, "candidates_csv": table}
