@@ -210,3 +210,23 @@ def test_consultant_profile_adds_ladder_checks(panel: Panel) -> None:
 def test_bad_input_gives_one_clear_error(panel: Panel, expr: str, settings: dict, message: str) -> None:
     with pytest.raises(SimulationError, match=message):
         simulate(expr, panel, settings)
+
+
+def test_max_trade_caps_daily_trades_at_a_fraction_of_adv(panel: Panel) -> None:
+    from alphamine.sim.simulate import adv_dollars
+
+    base = {"universe": "TOP24", "neutralization": "MARKET", "truncation": 0}
+    free = simulate("rank(-returns)", panel, base, keep_weights=True)
+    capped = simulate(
+        "rank(-returns)", panel, {**base, "maxTrade": "ON", "maxTradeAdvFraction": 0.001}, keep_weights=True
+    )
+    assert capped.weights is not None and free.weights is not None
+    pos = capped.weights * 2e7
+    change = np.abs(np.diff(np.vstack([np.zeros((1, pos.shape[1])), pos]), axis=0))
+    limit = np.full(pos.shape, np.nan)
+    limit[1:] = 0.001 * adv_dollars(panel)[:-1]
+    ok = ~np.isnan(limit)
+    assert np.all(change[ok] <= limit[ok] * (1 + 1e-9) + 1e-6)
+    assert np.all(change[~ok] == 0.0)  # no ADV yet: the name cannot trade
+    assert capped.metrics["is"]["turnover"] < free.metrics["is"]["turnover"]
+    assert any(c["name"] == "LOW_SUB_UNIVERSE_SHARPE" and "value" in c for c in capped.checks)

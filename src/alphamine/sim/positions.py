@@ -409,6 +409,57 @@ def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _book_row(
+    w: np.ndarray, w_prev: np.ndarray, r: np.ndarray, scale: float
+) -> tuple[float, float, float, float, float]:
+    """One PnL day of a book: (pnl, traded, longs, shorts, max |w|). Branch-free inner loop (selects
+    instead of ifs: the signs of the positions are unpredictable); sums run in column order."""
+    p_sum = 0.0
+    tr = 0.0
+    lc = 0.0
+    sc = 0.0
+    mx = 0.0
+    for j in range(w.shape[0]):
+        pos = w[j] * scale
+        rj = r[j]
+        p_sum += pos * rj if rj == rj else 0.0
+        tr += abs(pos - w_prev[j] * scale)
+        lc += 1.0 if pos > 0.0 else 0.0
+        sc += 1.0 if pos < 0.0 else 0.0
+        mx = max(mx, abs(w[j]))
+    return p_sum, tr, lc, sc, mx
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float) -> float:
+    """One day of the sub-universe book (brain.md §4.3): the weights of names in `sub` holding a
+    position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL."""
+    total = 0.0
+    count = 0
+    n = w.shape[0]
+    for j in range(n):
+        if sub[j] and w[j] != 0.0:
+            total += w[j]
+            count += 1
+    if count == 0:
+        return 0.0
+    mean = total / count
+    gross = 0.0
+    for j in range(n):
+        if sub[j] and w[j] != 0.0:
+            gross += abs(w[j] - mean)
+    if not (gross > 0.0):
+        return 0.0
+    acc = 0.0
+    for j in range(n):
+        if sub[j] and w[j] != 0.0:
+            rj = r[j]
+            if not np.isnan(rj):
+                acc += (w[j] - mean) / gross * scale * rj
+    return acc
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def book_series(
     weights: np.ndarray, lag: int, scale: float, returns: np.ndarray
@@ -425,75 +476,45 @@ def book_series(
     longs = np.zeros(T)
     shorts = np.zeros(T)
     max_abs = np.zeros(T)
-    # Branch-free inner loops (selects instead of ifs: the signs of the positions are unpredictable);
-    # the sums run in column order as before, adding 0.0 where a term is absent.
+    zero = np.zeros(N)
     for p in range(max(lag, 0), T):
         b = p - lag
-        p_sum = 0.0
-        tr = 0.0
-        lc = 0.0
-        sc = 0.0
-        mx = 0.0
-        if b == 0:
-            for j in range(N):
-                w = weights[b, j]
-                pos = w * scale
-                r = returns[p, j]
-                p_sum += pos * r if r == r else 0.0
-                tr += abs(pos - 0.0)
-                lc += 1.0 if pos > 0.0 else 0.0
-                sc += 1.0 if pos < 0.0 else 0.0
-                mx = max(mx, abs(w))
-        else:
-            for j in range(N):
-                w = weights[b, j]
-                pos = w * scale
-                r = returns[p, j]
-                p_sum += pos * r if r == r else 0.0
-                tr += abs(pos - weights[b - 1, j] * scale)
-                lc += 1.0 if pos > 0.0 else 0.0
-                sc += 1.0 if pos < 0.0 else 0.0
-                mx = max(mx, abs(w))
-        pnl[p] = p_sum
-        traded[p] = tr
-        longs[p] = lc
-        shorts[p] = sc
-        max_abs[p] = mx
+        prev = weights[b - 1] if b > 0 else zero
+        pnl[p], traded[p], longs[p], shorts[p], max_abs[p] = _book_row(weights[b], prev, returns[p], scale)
     return pnl, traded, longs, shorts, max_abs
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def book_and_sub_series(
+    weights: np.ndarray, lag: int, scale: float, returns: np.ndarray, sub: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`book_series` and `sub_universe_pnl` in one pass: each day's weights and returns are read from
+    memory once for both books."""
+    T, N = returns.shape
+    pnl = np.zeros(T)
+    traded = np.zeros(T)
+    longs = np.zeros(T)
+    shorts = np.zeros(T)
+    max_abs = np.zeros(T)
+    sub_pnl = np.zeros(T)
+    zero = np.zeros(N)
+    for p in range(max(lag, 0), T):
+        b = p - lag
+        prev = weights[b - 1] if b > 0 else zero
+        pnl[p], traded[p], longs[p], shorts[p], max_abs[p] = _book_row(weights[b], prev, returns[p], scale)
+        sub_pnl[p] = _sub_row(weights[b], sub[b], returns[p], scale)
+    return pnl, traded, longs, shorts, max_abs, sub_pnl
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """brain.md §4.3: each day's weights restricted to the sub-universe (names holding a position),
     market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
-    T, N = returns.shape
+    T = returns.shape[0]
     pnl = np.zeros(T)
-    for p in range(T):
+    for p in range(max(lag, 0), T):
         b = p - lag
-        if b < 0:
-            continue
-        total = 0.0
-        count = 0
-        for j in range(N):
-            if sub[b, j] and weights[b, j] != 0.0:
-                total += weights[b, j]
-                count += 1
-        if count == 0:
-            continue
-        mean = total / count
-        gross = 0.0
-        for j in range(N):
-            if sub[b, j] and weights[b, j] != 0.0:
-                gross += abs(weights[b, j] - mean)
-        if not (gross > 0.0):
-            continue
-        acc = 0.0
-        for j in range(N):
-            if sub[b, j] and weights[b, j] != 0.0:
-                r = returns[p, j]
-                if not np.isnan(r):
-                    acc += (weights[b, j] - mean) / gross * scale * r
-        pnl[p] = acc
+        pnl[p] = _sub_row(weights[b], sub[b], returns[p], scale)
     return pnl
 
 

@@ -18,7 +18,14 @@ from alphamine.sim import checks as C
 from alphamine.sim.evaluate import EvaluationError, Evaluator, SubexpressionCache
 from alphamine.sim.metrics import period_stats, sharpe
 from alphamine.sim.periods import Periods, split_periods, year_blocks
-from alphamine.sim.positions import apply_max_trade, book_series, build_weights, decay_finite, sub_universe_pnl
+from alphamine.sim.positions import (
+    apply_max_trade,
+    book_and_sub_series,
+    book_series,
+    build_weights,
+    decay_finite,
+    sub_universe_pnl,
+)
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
@@ -233,7 +240,15 @@ def finish(
         book, book_lag, scale = apply_max_trade(target, limit) / BOOK_SIZE, 0, BOOK_SIZE
     else:
         book, book_lag, scale = weights, lag, BOOK_SIZE
-    pnl, traded, longs, shorts, max_abs = book_series(book, book_lag, scale, returns)
+    sub = next_liquid_universe(panel, s.universe)
+    sub_pnl: np.ndarray | None = None
+    if sub is not None and book is weights:  # one pass over the weights for both books
+        sub_mask = np.ascontiguousarray(panel.universe(sub))
+        pnl, traded, longs, shorts, max_abs, sub_pnl = book_and_sub_series(book, book_lag, scale, returns, sub_mask)
+    else:
+        pnl, traded, longs, shorts, max_abs = book_series(book, book_lag, scale, returns)
+        if sub is not None:  # max trade: the sub-universe test reads the weights before the trade cap
+            sub_pnl = sub_universe_pnl(weights, lag, BOOK_SIZE, np.ascontiguousarray(panel.universe(sub)), returns)
     active = np.flatnonzero(traded > 0.0)  # the first position day trades the whole book from zero
     first = int(active[0]) if active.size else panel.n_days
     periods = split_periods(panel.dates, first, is_end=s.is_end, test_period=s.test_period)
@@ -242,7 +257,7 @@ def finish(
     for year, stage, lo, hi in year_blocks(panel.dates, periods):
         row = period_stats(pnl[lo:hi], traded[lo:hi], longs[lo:hi], shorts[lo:hi])
         yearly.append({"year": year, **row, "stage": stage})
-    checklist = run_checks(panel, s, periods, metrics["is"], pnl, max_abs, weights, returns, unit_warnings, pool)
+    checklist = run_checks(panel, s, periods, metrics["is"], pnl, max_abs, sub, sub_pnl, unit_warnings, pool)
     for m in metrics.values():
         m["startDate"] = str(panel.dates[first]) if first < panel.n_days else None
     kept = None
@@ -286,18 +301,16 @@ def run_checks(
     is_stats: Mapping[str, float],
     pnl: np.ndarray,
     max_abs: np.ndarray,
-    weights: np.ndarray,
-    returns: np.ndarray,
+    sub: str | None,
+    sub_pnl: np.ndarray | None,
     unit_warnings: Sequence[str],
     pool: Sequence[C.PoolEntry] | None,
 ) -> list[dict[str, Any]]:
     lo, hi = max(periods.is_range[0], periods.first), periods.is_range[1]
     out = C.threshold_checks(is_stats, s.check_profile, s.delay)
     out.append(C.concentrated_weight(max_abs, panel.dates, lo, hi))
-    sub = next_liquid_universe(panel, s.universe)
     sub_sharpe = None
-    if sub is not None:
-        sub_pnl = sub_universe_pnl(weights, 1 - s.delay, BOOK_SIZE, np.ascontiguousarray(panel.universe(sub)), returns)
+    if sub is not None and sub_pnl is not None:
         sub_sharpe = sharpe(sub_pnl[lo:hi]) if hi > lo else 0.0
     out.append(
         C.sub_universe_check(
