@@ -37,13 +37,16 @@ def _kernel(kind: str, mode: int, single: bool) -> Any:
 def _make_build(single: bool) -> Any:
     @njit(cache=True, nogil=True)
     def build(bits, codes, ib, cb, keys, nvalid, row0):  # pragma: no cover - numba
+        """bits = the float64 rows viewed as uint64 (no copy). Valid cells get
+        ``code | top value bits | column``; invalid ones (NaN, negative code) get all-ones high bits and
+        keep their column, so they sort last and the decode can scatter their NaN without a fill pass."""
         rows, n = bits.shape
         top = np.uint64(1) << np.uint64(63)
         absmask = np.uint64(0x7FFFFFFFFFFFFFFF)
         inf_bits = np.uint64(0x7FF0000000000000)
-        allones = ~np.uint64(0)
         vshift = np.uint64(cb + ib)
         ishift = np.uint64(ib)
+        invalid = (~np.uint64(0)) << ishift
         cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
         for r in range(rows):
             cntv = 0
@@ -51,8 +54,10 @@ def _make_build(single: bool) -> Any:
                 b = bits[r, i]
                 c = 0 if single else codes[r, i]
                 if (b & absmask) > inf_bits or c < 0:  # NaN or no group
-                    keys[r, i] = allones
+                    keys[r, i] = invalid | np.uint64(i)
                     continue
+                if b == top:  # -0.0 -> +0.0 (equal values)
+                    b = np.uint64(0)
                 k = ~b if (b & top) else (b | top)  # order-preserving float -> uint64
                 key = ((k >> vshift) << ishift) | np.uint64(i)
                 if cb > 0:
@@ -65,7 +70,8 @@ def _make_build(single: bool) -> Any:
 
 
 def _make_decode(mode: int, single: bool) -> Any:
-    fast_rank = single and mode in (RANK, QUANT_P)
+    fast_rank = mode in (RANK, QUANT_P)
+    quant = mode == QUANT_P
 
     @njit(cache=True, nogil=True)
     def decode(x, keys, ib, cb, nvalid, row0, out, order):  # pragma: no cover - numba
@@ -80,8 +86,60 @@ def _make_decode(mode: int, single: bool) -> Any:
         cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
         vals = np.empty(n)
         idx = np.empty(n, np.int32)
+        last_m = -1  # vals[:last_m] holds the ranks of a collision-free single-group row of last_m cells
         for r in range(rows):
             m = nvalid[row0 + r]
+            t = row0 + r
+            if fast_rank:
+                # Distinct truncated keys (the usual case) mean strictly increasing values: no ties, no
+                # re-sort, no need to read x. Position k of a segment [a, b) has average rank k - a + 1.
+                dup = False
+                if m > 1:
+                    prev = keys[r, 0] >> ishift
+                    for k in range(1, m):
+                        cur = keys[r, k] >> ishift
+                        dup |= cur == prev
+                        prev = cur
+                if not dup:
+                    if single or cb == 0:
+                        if m != last_m:
+                            if m == 1:
+                                vals[0] = 0.5
+                            else:
+                                den = float(m - 1)
+                                for k in range(m):  # contiguous (vectorized divisions), then the scatter
+                                    vals[k] = float(k) / den
+                                if quant:
+                                    for k in range(m):
+                                        vals[k] = 1.0 / m + vals[k] * (1.0 - 2.0 / m)
+                            last_m = m
+                        for k in range(m):
+                            out[t, np.int64(keys[r, k] & mask)] = vals[k]
+                    else:
+                        last_m = -1
+                        a = 0
+                        while a < m:
+                            code = keys[r, a] >> cshift
+                            b = a + 1
+                            while b < m and (keys[r, b] >> cshift) == code:
+                                b += 1
+                            cnt = b - a
+                            if cnt == 1:
+                                out[t, np.int64(keys[r, a] & mask)] = 0.5
+                            else:
+                                den = float(cnt - 1)
+                                for k in range(cnt):
+                                    vals[k] = float(k) / den
+                                if quant:
+                                    for k in range(cnt):
+                                        vals[k] = 1.0 / cnt + vals[k] * (1.0 - 2.0 / cnt)
+                                for k in range(cnt):
+                                    out[t, np.int64(keys[r, a + k] & mask)] = vals[k]
+                            a = b
+                    for k in range(m, n):  # invalid cells sorted last, each with its column
+                        out[t, np.int64(keys[r, k] & mask)] = np.nan
+                    continue
+                last_m = -1
             bad = False
             ties = 0
             prev = np.uint64(0)
@@ -104,23 +162,6 @@ def _make_decode(mode: int, single: bool) -> Any:
                 ties += 1 if v == pv else 0
                 prev = coarse
                 pv = v
-            if fast_rank and not bad and ties == 0:
-                # One group, no ties (the usual case): the average rank of position k is k + 1.
-                t = row0 + r
-                for i in range(n):
-                    out[t, i] = np.nan
-                if m == 1:
-                    out[t, idx[0]] = 0.5
-                else:
-                    den = float(m - 1)
-                    for k in range(m):  # contiguous (vectorized divisions), then the scatter
-                        vals[k] = float(k) / den
-                    if mode == QUANT_P:
-                        for k in range(m):
-                            vals[k] = 1.0 / m + vals[k] * (1.0 - 2.0 / m)
-                    for k in range(m):
-                        out[t, idx[k]] = vals[k]
-                continue
             a = 0
             while bad and a < m:  # runs sharing a truncated key: restore the exact value order
                 ca = keys[r, a] >> ishift
@@ -139,7 +180,6 @@ def _make_decode(mode: int, single: bool) -> Any:
                 for k in range(m):
                     order[row0 + r, k] = idx[k]
                 continue
-            t = row0 + r
             for i in range(n):
                 out[t, i] = np.nan
             a = 0
@@ -199,9 +239,8 @@ def _run(x: np.ndarray, groups: np.ndarray | None, mode: int) -> tuple[np.ndarra
     for s in range(0, T, chunk):
         e = min(T, s + chunk)
         xc = xr[s:e]
-        bits = (xc + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0 (they are equal values)
         k = keys[: e - s]
-        build(bits, codes if single else codes[s:e], ib, cb, k, nvalid, s)
+        build(xc.view(np.uint64), codes if single else codes[s:e], ib, cb, k, nvalid, s)
         k.sort(axis=1)
         decode(xc, k, ib, cb, nvalid, s, out, order)
     return out, order, nvalid

@@ -20,85 +20,120 @@ EXT_MAX_DIFF = 5
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _block_max(x, d, sgn, mode, constant, out):
+    """Window max of sgn·x (sgn = ±1: the negation is exact, so the min is −max(−x) bit for bit), ties →
+    the most recent row, NaN skipped; writes `out` per `mode` (EXT_MAX / EXT_MIN value, EXT_ARG_* lag,
+    EXT_MAX_DIFF). Branch-free selects over columns (vectorizable); the all-NaN state is a NaN maximum."""
+    T, N = x.shape
+    want_idx = mode == EXT_ARG_MAX or mode == EXT_ARG_MIN
+    diff = mode == EXT_MAX_DIFF
+    nan = np.nan
+    sm = np.empty((d, N))  # suffix maxima of the previous block: sm[i] = max of its rows i..d−1
+    si = np.empty((d, N) if want_idx else (1, 1))
+    pm = np.empty(N)  # prefix maximum of the current block
+    pi = np.empty(N if want_idx else 1)
+    for s0 in range(0, T, d):
+        s1 = min(T, s0 + d)
+        for j in range(N):
+            pm[j] = nan
+        if want_idx:
+            for j in range(N):
+                pi[j] = -1.0
+        for t in range(s0, s1):
+            i = t - s0 + 1  # window start t−d+1 lies in the previous block at offset i when i < d
+            use_suf = s0 > 0 and i < d
+            if t < d - 1:
+                for j in range(N):
+                    v = sgn * x[t, j]
+                    p = pm[j]
+                    pm[j] = v if (v == v and not v < p) else p
+                    out[t, j] = nan
+                if want_idx:
+                    for j in range(N):
+                        v = sgn * x[t, j]
+                        pi[j] = float(t) if (v == v and not v < pm[j]) else pi[j]
+                continue
+            tf = float(t)
+            if want_idx and use_suf:
+                for j in range(N):
+                    v = sgn * x[t, j]
+                    p = pm[j]
+                    pidx = pi[j]
+                    tk = (v == v) & ((v >= p) | (p != p))
+                    p = v if tk else p
+                    pidx = tf if tk else pidx
+                    pm[j] = p
+                    pi[j] = pidx
+                    q = sm[i, j]
+                    ts = (q > p) | (p != p)
+                    pidx = si[i, j] if ts else pidx
+                    p = q if ts else p
+                    out[t, j] = nan if p != p else tf - pidx
+            elif want_idx:
+                for j in range(N):
+                    v = sgn * x[t, j]
+                    p = pm[j]
+                    pidx = pi[j]
+                    tk = (v == v) & ((v >= p) | (p != p))
+                    p = v if tk else p
+                    pidx = tf if tk else pidx
+                    pm[j] = p
+                    pi[j] = pidx
+                    out[t, j] = nan if p != p else tf - pidx
+            else:
+                for j in range(N):
+                    xv = x[t, j]
+                    v = sgn * xv
+                    p = pm[j]
+                    p = v if (v == v and not v < p) else p
+                    pm[j] = p
+                    if use_suf:
+                        q = sm[i, j]
+                        p = q if (q > p or p != p) else p
+                    out[t, j] = xv - p if diff else sgn * p
+        if s1 - s0 < d:
+            break
+        t = s1 - 1
+        for j in range(N):
+            sm[d - 1, j] = sgn * x[t, j]
+        if want_idx:
+            for j in range(N):
+                si[d - 1, j] = float(t)
+        for t in range(s1 - 2, s0 - 1, -1):
+            i = t - s0
+            tf = float(t)
+            if want_idx:
+                for j in range(N):
+                    v = sgn * x[t, j]
+                    q = sm[i + 1, j]
+                    tk = (v == v) & ((v > q) | (q != q))  # going back in time: an older value wins only when strictly better
+                    sm[i, j] = v if tk else q
+                    si[i, j] = tf if tk else si[i + 1, j]
+            else:
+                for j in range(N):
+                    v = sgn * x[t, j]
+                    q = sm[i + 1, j]
+                    sm[i, j] = v if (v == v and not v <= q) else q
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def extremes_kernel(x, d, mode, constant):
     """Window max/min with their row (ties → the most recent row); output selected by `mode`."""
     T, N = x.shape
     out = np.empty((T, N), dtype=np.float64)
-    smax = np.empty((d, N))
-    smaxi = np.empty((d, N), dtype=np.int64)
-    smin = np.empty((d, N))
-    smini = np.empty((d, N), dtype=np.int64)
-    pmax = np.empty(N)
-    pmaxi = np.empty(N, dtype=np.int64)
-    pmin = np.empty(N)
-    pmini = np.empty(N, dtype=np.int64)
-    for s0 in range(0, T, d):
-        s1 = min(T, s0 + d)
-        for t in range(s0, s1):
-            r = t - d + 1  # window start; in the previous block unless r == s0
-            i = r - (s0 - d)
+    if mode == EXT_SCALE:
+        mn = np.empty((T, N), dtype=np.float64)
+        _block_max(x, d, 1.0, EXT_MAX, constant, out)
+        _block_max(x, d, -1.0, EXT_MIN, constant, mn)
+        for t in range(T):
             for j in range(N):
                 v = x[t, j]
-                if t == s0:
-                    pmaxi[j] = -1
-                    pmini[j] = -1
-                if v == v:
-                    if pmaxi[j] < 0 or v >= pmax[j]:
-                        pmax[j] = v
-                        pmaxi[j] = t
-                    if pmini[j] < 0 or v <= pmin[j]:
-                        pmin[j] = v
-                        pmini[j] = t
-                if t < d - 1:
-                    out[t, j] = np.nan
-                    continue
-                mx = pmax[j]
-                mxi = pmaxi[j]
-                mn = pmin[j]
-                mni = pmini[j]
-                if r < s0:
-                    if smaxi[i, j] >= 0 and (mxi < 0 or smax[i, j] > mx):
-                        mx = smax[i, j]
-                        mxi = smaxi[i, j]
-                    if smini[i, j] >= 0 and (mni < 0 or smin[i, j] < mn):
-                        mn = smin[i, j]
-                        mni = smini[i, j]
-                if mxi < 0:
-                    out[t, j] = np.nan
-                elif mode == EXT_MAX:
-                    out[t, j] = mx
-                elif mode == EXT_MIN:
-                    out[t, j] = mn
-                elif mode == EXT_ARG_MAX:
-                    out[t, j] = t - mxi
-                elif mode == EXT_ARG_MIN:
-                    out[t, j] = t - mni
-                elif mode == EXT_MAX_DIFF:
-                    out[t, j] = v - mx
-                else:
-                    den = mx - mn
-                    out[t, j] = np.nan if den == 0.0 else (v - mn) / den + constant
-        if s1 - s0 < d:
-            break
-        for t in range(s1 - 1, s0 - 1, -1):
-            i = t - s0
-            for j in range(N):
-                v = x[t, j]
-                if t == s1 - 1:
-                    smaxi[i, j] = -1
-                    smini[i, j] = -1
-                else:
-                    smax[i, j] = smax[i + 1, j]
-                    smaxi[i, j] = smaxi[i + 1, j]
-                    smin[i, j] = smin[i + 1, j]
-                    smini[i, j] = smini[i + 1, j]
-                if v == v:  # going back in time: an older value wins only when strictly better
-                    if smaxi[i, j] < 0 or v > smax[i, j]:
-                        smax[i, j] = v
-                        smaxi[i, j] = t
-                    if smini[i, j] < 0 or v < smin[i, j]:
-                        smin[i, j] = v
-                        smini[i, j] = t
+                lo = mn[t, j]
+                den = out[t, j] - lo
+                out[t, j] = np.nan if den == 0.0 else (v - lo) / den + constant
+        return out
+    sgn = -1.0 if (mode == EXT_MIN or mode == EXT_ARG_MIN) else 1.0
+    _block_max(x, d, sgn, mode, constant, out)
     return out
 
 
