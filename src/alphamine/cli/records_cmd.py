@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -59,7 +60,7 @@ def _label(row: Any, result: Any) -> str:
         else ""
     )
     how = f" [{row.strategy}]" if row.strategy else ""
-    return f"#{row.id}{how} {row.expression} ({row.status}{',' if m else ''}{m})"
+    return escape(f"#{row.id}{how} {row.expression} ({row.status}{',' if m else ''}{m})")
 
 
 @candidates_app.command("show")
@@ -79,12 +80,12 @@ def show_candidate(
         children = store.children(candidate_id)
         results = store.results_for([r.id for r in [*lineage, *children]])
         gates = store.gate_history(candidate_id)
-    console.print(f"[bold]#{row.id}[/bold] {row.expression}")
+    console.print(f"[bold]#{row.id}[/bold] {escape(row.expression)}")
     console.print(
         f"run {row.run_id}, iteration {row.iteration + 1}, generator {row.generator}, status [bold]{row.status}[/bold]"
     )
     console.print(f"settings {json.dumps(row.settings.to_brain(), sort_keys=True)}")
-    console.print(f"thesis: {row.thesis.type}: {row.thesis.rationale} Watch for: {row.thesis.failure_mode}")
+    console.print(escape(f"thesis: {row.thesis.type}: {row.thesis.rationale} Watch for: {row.thesis.failure_mode}"))
     res = results.get(row.id)
     if res is not None:
         t = Table(title="IS | OS")
@@ -96,7 +97,8 @@ def show_candidate(
         console.print(t)
         console.print("checks: " + ", ".join(f"{c['name']} {c['result']}" for c in res.checks))
     for entry in row.reasons:
-        console.print(f"  {entry.get('at', '')[:19]} {entry.get('status', '')}: {entry.get('reason', '')}")
+        why = f": {entry['reason']}" if entry.get("reason") else ""
+        console.print(escape(f"  {str(entry.get('at', ''))[:19]} {entry.get('status', '')}{why}"))
     for g in gates:
         console.print(f"  gate {g.verdict}: {'; '.join(g.reasons)}")
     tree = Tree(_label(lineage[0], results.get(lineage[0].id)) if lineage else _label(row, res))
