@@ -2,7 +2,8 @@
 
 Numba's argsort costs ~150 ns/element, so rows are sorted as packed uint64 keys
 ``code | top bits of an order-preserving float key | column`` with numpy's SIMD sort (chunks of rows
-sized to stay in cache), then decoded; runs whose truncated keys collide are re-sorted by exact value,
+sized to stay in cache), then decoded (rank/quantile rows whose truncated keys are all distinct are ranked
+straight from the keys, without reading x); runs whose truncated keys collide are re-sorted by exact value,
 so the result is exact.
 """
 
@@ -141,7 +142,6 @@ def _make_decode(mode: int, single: bool) -> Any:
                     continue
                 last_m = -1
             bad = False
-            ties = 0
             prev = np.uint64(0)
             pv = 0.0
             if m > 0:
@@ -159,7 +159,6 @@ def _make_decode(mode: int, single: bool) -> Any:
                 vals[k] = v
                 coarse = key >> ishift
                 bad |= (coarse == prev) & (v < pv)
-                ties += 1 if v == pv else 0
                 prev = coarse
                 pv = v
             a = 0

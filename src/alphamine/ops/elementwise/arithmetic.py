@@ -28,6 +28,14 @@ def _first(x: np.ndarray, filter_value: float | None) -> np.ndarray:
 
 def _accumulate(name: str, ufunc: np.ufunc, xs: tuple[np.ndarray, ...], filter_value: float | None) -> np.ndarray:
     _need_two(name, xs)
+    if filter_value is None:
+        # One pass for the first pair (no copy of xs[0] first); float64 loop as if xs[0] were cast first.
+        out = new_out(np.shape(xs[0]))
+        with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
+            ufunc(xs[0], xs[1], out=out, dtype=np.float64)
+            for x in xs[2:]:
+                ufunc(out, x, out=out)
+        return out
     out = _first(xs[0], filter_value)
     with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
         for x in xs[1:]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from alphamine.ops.elementwise._util import new_out, reg, series
 from alphamine.ops.registry import Category
@@ -29,9 +30,56 @@ def _propagate(out: np.ndarray, *xs: np.ndarray) -> np.ndarray:
     return out
 
 
+_LT, _LE, _GT, _GE, _EQ, _NE = range(6)
+_CMP_CODES = {"less": _LT, "less_equal": _LE, "greater": _GT, "greater_equal": _GE, "equal": _EQ,
+              "not_equal": _NE}
+
+
+def _fast2(*xs: np.ndarray) -> bool:
+    """Inputs the one-pass numba kernels take: 2-D float64 arrays (any strides: read-only, broadcast
+    literals and non-contiguous views are read in place)."""
+    return all(isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 2 for x in xs)
+
+
+def _make_cmp(code: int) -> Callable[..., None]:
+    @njit(cache=True, nogil=True)
+    def cmp(a, b, out):  # pragma: no cover - numba
+        T, N = out.shape
+        for t in range(T):
+            for i in range(N):
+                x = a[t, i]
+                y = b[t, i]
+                if code == _LT:
+                    r = x < y
+                elif code == _LE:
+                    r = x <= y
+                elif code == _GT:
+                    r = x > y
+                elif code == _GE:
+                    r = x >= y
+                elif code == _EQ:
+                    r = x == y
+                else:
+                    r = x != y
+                out[t, i] = np.nan if (x != x or y != y) else (1.0 if r else 0.0)
+
+    return cmp
+
+
+_CMP_KERNELS: dict[int, Callable[..., None]] = {}
+
+
 def _comparison(ufunc: np.ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    code = _CMP_CODES[ufunc.__name__]
+
     def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = new_out(_shape2(a, b))
+        if _fast2(a, b) and out.ndim == 2:  # one pass, no temporaries
+            fn = _CMP_KERNELS.get(code)
+            if fn is None:
+                fn = _CMP_KERNELS[code] = _make_cmp(code)
+            fn(np.broadcast_to(a, out.shape), np.broadcast_to(b, out.shape), out)
+            return out
         ufunc(a, b, out=out)  # bool result cast into the float64 buffer
         return _propagate(out, a, b)
 
@@ -63,8 +111,20 @@ def is_nan_kernel(x: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, nogil=True)
+def _if_else(c, a, b, out):  # pragma: no cover - numba
+    T, N = out.shape
+    for t in range(T):
+        for i in range(N):
+            v = c[t, i]
+            out[t, i] = np.nan if v != v else (a[t, i] if v != 0.0 else b[t, i])
+
+
 def if_else_kernel(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = new_out(np.broadcast_shapes(np.shape(c), np.shape(a), np.shape(b)))
+    if _fast2(c, a, b) and out.ndim == 2:  # one pass, no temporaries
+        _if_else(np.broadcast_to(c, out.shape), np.broadcast_to(a, out.shape), np.broadcast_to(b, out.shape), out)
+        return out
     np.copyto(out, b)
     np.copyto(out, a, where=np.not_equal(c, 0))  # NaN != 0 is True here; fixed just below
     return _propagate(out, c)

@@ -88,19 +88,28 @@ def _recompute(y, x, t, d, lag, j, ay, ax, sy, sx, syy, sxx, sxy):
     sxy[j] = qxy
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _b(c):
+    return 1.0 if c else 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work):
-    """`_recompute` for every column at once, rows outer / columns inner (contiguous)."""
+def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work, last_y, last_x, last_row):
+    """`_recompute` for every column at once, rows outer / columns inner (contiguous). The latest finite
+    pair of the window (the anchor of the mean pass) is the one tracked by the caller (`last_*`), valid
+    when its row is inside the window (otherwise the window has no finite pair)."""
     N = y.shape[1]
     lo = max(0, t - d + 1, lag)  # rows r < lag have no x
+    lof = float(lo)
     cy = work[0]
     cx = work[1]
     qy = work[2]
     qx = work[3]
     n = work[4]
     for j in range(N):
-        cy[j] = np.nan
-        cx[j] = np.nan
+        inside = last_row[j] >= lof
+        cy[j] = last_y[j] if inside else np.nan
+        cx[j] = last_x[j] if inside else np.nan
         qy[j] = 0.0
         qx[j] = 0.0
         n[j] = 0.0
@@ -113,17 +122,10 @@ def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work):
         for j in range(N):
             vy = y[r, j]
             vx = x[r - lag, j]
-            f = (vy - vy == 0.0) and (vx - vx == 0.0)
-            cy[j] = vy if f else cy[j]
-            cx[j] = vx if f else cx[j]
-    for r in range(lo, t + 1):
-        for j in range(N):
-            vy = y[r, j]
-            vx = x[r - lag, j]
-            f = (vy - vy == 0.0) and (vx - vx == 0.0)
+            f = (vy - vy == 0.0) & (vx - vx == 0.0)
             qy[j] += vy - cy[j] if f else 0.0
             qx[j] += vx - cx[j] if f else 0.0
-            n[j] += 1.0 if f else 0.0
+            n[j] += _b(f)
     for j in range(N):
         ok = n[j] > 0.0
         ay[j] = cy[j] + qy[j] / n[j] if ok else 0.0
@@ -132,7 +134,7 @@ def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work):
         for j in range(N):
             vy = y[r, j]
             vx = x[r - lag, j]
-            f = (vy - vy == 0.0) and (vx - vx == 0.0)
+            f = (vy - vy == 0.0) & (vx - vx == 0.0)
             dy = vy - ay[j] if f else 0.0
             dx = vx - ax[j] if f else 0.0
             sy[j] += dy
@@ -142,29 +144,44 @@ def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work):
             sxy[j] += dx * dy
 
 
+# rows of the per-column state array of `pairs_kernel` (one (K, N) array: the compiler can prove its rows
+# disjoint, which keeps the per-row update loop vectorizable)
+_CNT, _NINF, _AY, _AX, _SY, _SX, _SYY, _SXX, _SXY, _LROW, _LY, _LX, _PX, _PY, _RX, _RY, _DIRTY = range(17)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def pairs_kernel(y, x, d, lag, stat):
     """Rolling covariance / correlation / regression output `stat` of y on x (x lagged by `lag`)."""
     T, N = y.shape
     out = np.empty((T, N), dtype=np.float64)
-    cnt = np.zeros(N)  # valid pairs (±inf included)
-    ninf = np.zeros(N)  # valid pairs holding ±inf
-    ay = np.zeros(N)
-    ax = np.zeros(N)
-    sy = np.zeros(N)
-    sx = np.zeros(N)
-    syy = np.zeros(N)
-    sxx = np.zeros(N)
-    sxy = np.zeros(N)
-    dirty = np.zeros(N, dtype=np.bool_)
+    st = np.zeros((17, N))
+    # cnt: valid pairs (±inf included); ninf: valid pairs holding ±inf; a*: anchors; s*: deviation sums;
+    # lrow/ly/lx: row and values of the latest finite pair; px/py: row of the last finite pair before
+    # the current run of equal x (y) values rx (ry)
+    for j in range(N):
+        st[_LROW, j] = -1e18
+        st[_LY, j] = np.nan
+        st[_LX, j] = np.nan
+        st[_PX, j] = -1e18
+        st[_PY, j] = -1e18
+        st[_RX, j] = np.nan
+        st[_RY, j] = np.nan
+    cnt = st[_CNT]
+    ninf = st[_NINF]
+    ay = st[_AY]
+    ax = st[_AX]
+    sy = st[_SY]
+    sx = st[_SX]
+    syy = st[_SYY]
+    sxx = st[_SXX]
+    sxy = st[_SXY]
+    prev_x = st[_PX]
+    prev_y = st[_PY]
     work = np.empty((5, N))
-    last_row = np.full(N, -1e18)
-    prev_x = np.full(N, -1e18)
-    prev_y = np.full(N, -1e18)
-    run_x = np.full(N, np.nan)
-    run_y = np.full(N, np.nan)
     period = max(2 * d, 32)
     first = d - 1 + lag
+    nan = np.nan
+    rettype = stat - STAT_REG
     for t in range(T):
         has_old = t >= d
         ot = t - d if has_old else 0
@@ -175,105 +192,128 @@ def pairs_kernel(y, x, d, lag, stat):
         tf = float(t)
         for j in range(N):  # branch-free update of every column (vectorizable)
             vy = y[t, j]
-            vx = x[xt, j] if has_x else np.nan
-            oy = y[ot, j] if has_old else np.nan
-            ox = x[oxt, j] if has_ox else np.nan
-            nv = (vy == vy) and (vx == vx)
-            no = (oy == oy) and (ox == ox)
-            fv = (vy - vy == 0.0) and (vx - vx == 0.0)
-            fo = (oy - oy == 0.0) and (ox - ox == 0.0)
-            cnt[j] += (1.0 if nv else 0.0) - (1.0 if no else 0.0)
-            ninf[j] += (1.0 if nv and not fv else 0.0) - (1.0 if no and not fo else 0.0)
-            dyn = vy - ay[j] if fv else 0.0
-            dxn = vx - ax[j] if fv else 0.0
-            dyo = oy - ay[j] if fo else 0.0
-            dxo = ox - ax[j] if fo else 0.0
-            sy[j] += dyn - dyo
-            sx[j] += dxn - dxo
-            syy[j] += dyn * dyn - dyo * dyo
-            sxx[j] += dxn * dxn - dxo * dxo
-            sxy[j] += dxn * dyn - dxo * dyo
-            nf = cnt[j] - ninf[j]
-            dirty[j] = (
-                dxo * dxo > CANCEL * sxx[j]
-                or dyo * dyo > CANCEL * syy[j]
-                or (nf >= 1.0 and (17.0 * sx[j] * sx[j] > 16.0 * nf * sxx[j]
-                                   or 17.0 * sy[j] * sy[j] > 16.0 * nf * syy[j]))
+            vx = x[xt, j]
+            vx = vx if has_x else nan
+            oy = y[ot, j]
+            oy = oy if has_old else nan
+            ox = x[oxt, j]
+            ox = ox if has_ox else nan
+            nv = (vy == vy) & (vx == vx)
+            no = (oy == oy) & (ox == ox)
+            fv = (vy - vy == 0.0) & (vx - vx == 0.0)
+            fo = (oy - oy == 0.0) & (ox - ox == 0.0)
+            c = st[_CNT, j] + (_b(nv) - _b(no))
+            ni = st[_NINF, j] + (_b(nv & (not fv)) - _b(no & (not fo)))
+            st[_CNT, j] = c
+            st[_NINF, j] = ni
+            a_y = st[_AY, j]
+            a_x = st[_AX, j]
+            dyn = vy - a_y if fv else 0.0
+            dxn = vx - a_x if fv else 0.0
+            dyo = oy - a_y if fo else 0.0
+            dxo = ox - a_x if fo else 0.0
+            q_y = st[_SY, j] + (dyn - dyo)
+            q_x = st[_SX, j] + (dxn - dxo)
+            q_yy = st[_SYY, j] + (dyn * dyn - dyo * dyo)
+            q_xx = st[_SXX, j] + (dxn * dxn - dxo * dxo)
+            st[_SXY, j] += dxn * dyn - dxo * dyo
+            st[_SY, j] = q_y
+            st[_SX, j] = q_x
+            st[_SYY, j] = q_yy
+            st[_SXX, j] = q_xx
+            nf = c - ni
+            bad = (
+                (dxo * dxo > CANCEL * q_xx)
+                | (dyo * dyo > CANCEL * q_yy)
+                | ((nf >= 1.0) & ((17.0 * q_x * q_x > 16.0 * nf * q_xx)
+                                  | (17.0 * q_y * q_y > 16.0 * nf * q_yy)))
             )
-            chx = fv and vx != run_x[j]
-            chy = fv and vy != run_y[j]
-            prev_x[j] = last_row[j] if chx else prev_x[j]
-            run_x[j] = vx if chx else run_x[j]
-            prev_y[j] = last_row[j] if chy else prev_y[j]
-            run_y[j] = vy if chy else run_y[j]
-            last_row[j] = tf if fv else last_row[j]
+            st[_DIRTY, j] = _b(bad)
+        for j in range(N):  # run / latest-finite tracking (a separate loop keeps both vectorizable)
+            vy = y[t, j]
+            vx = x[xt, j]
+            vx = vx if has_x else nan
+            fv = (vy - vy == 0.0) & (vx - vx == 0.0)
+            lr = st[_LROW, j]
+            chx = fv & (vx != st[_RX, j])
+            chy = fv & (vy != st[_RY, j])
+            # px, py <= lrow always, so max() is the select "lrow if changed"
+            st[_PX, j] = max(st[_PX, j], lr if chx else -1e18)
+            st[_RX, j] = vx if chx else st[_RX, j]
+            st[_PY, j] = max(st[_PY, j], lr if chy else -1e18)
+            st[_RY, j] = vy if chy else st[_RY, j]
+            st[_LROW, j] = tf if fv else lr
+            st[_LY, j] = vy if fv else st[_LY, j]
+            st[_LX, j] = vx if fv else st[_LX, j]
         if t % period == period - 1:
-            _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work)
+            _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work, st[_LY], st[_LX], st[_LROW])
         else:
             for j in range(N):
-                if dirty[j]:
+                if st[_DIRTY, j] != 0.0:
                     _recompute(y, x, t, d, lag, j, ay, ax, sy, sx, syy, sxx, sxy)
+        if t < first:
+            for j in range(N):
+                out[t, j] = nan
+            continue
         lo = float(t - d + 1)
-        for j in range(N):
-            vy = y[t, j]
-            vx = x[xt, j] if has_x else np.nan
-            if t < first:
-                out[t, j] = np.nan
-                continue
-            n = cnt[j]
-            if n == 0 or ninf[j] > 0:
-                out[t, j] = np.nan
-                continue
-            const_x = prev_x[j] < lo
-            const_y = prev_y[j] < lo
-            mx = sx[j] / n
-            my = sy[j] / n
-            cxx = 0.0 if const_x else max(sxx[j] - sx[j] * mx, 0.0)
-            cyy = 0.0 if const_y else max(syy[j] - sy[j] * my, 0.0)
-            cxy = 0.0 if (const_x or const_y) else sxy[j] - sx[j] * my
-            if stat == STAT_COV:
-                out[t, j] = cxy / n
-                continue
-            if n < 2:
-                out[t, j] = np.nan
-                continue
-            if stat == STAT_CORR:
-                if cxx == 0.0 or cyy == 0.0:
-                    out[t, j] = np.nan
+        if stat == STAT_COV:
+            for j in range(N):
+                n = cnt[j]
+                const_x = prev_x[j] < lo
+                const_y = prev_y[j] < lo
+                my = sy[j] / n
+                cxy = 0.0 if (const_x | const_y) else sxy[j] - sx[j] * my
+                out[t, j] = nan if ((n == 0) | (ninf[j] > 0)) else cxy / n
+        elif stat == STAT_CORR:
+            for j in range(N):
+                n = cnt[j]
+                const_x = prev_x[j] < lo
+                const_y = prev_y[j] < lo
+                mx = sx[j] / n
+                my = sy[j] / n
+                cxx = 0.0 if const_x else max(sxx[j] - sx[j] * mx, 0.0)
+                cyy = 0.0 if const_y else max(syy[j] - sy[j] * my, 0.0)
+                cxy = 0.0 if (const_x | const_y) else sxy[j] - sx[j] * my
+                r = min(1.0, max(-1.0, cxy / math.sqrt(cxx * cyy)))
+                out[t, j] = nan if ((n < 2) | (ninf[j] > 0) | (cxx == 0.0) | (cyy == 0.0)) else r
+        else:
+            for j in range(N):
+                vy = y[t, j]
+                vx = x[t - lag, j]
+                n = cnt[j]
+                const_x = prev_x[j] < lo
+                const_y = prev_y[j] < lo
+                mx = sx[j] / n
+                my = sy[j] / n
+                cxx = 0.0 if const_x else max(sxx[j] - sx[j] * mx, 0.0)
+                cyy = 0.0 if const_y else max(syy[j] - sy[j] * my, 0.0)
+                cxy = 0.0 if (const_x | const_y) else sxy[j] - sx[j] * my
+                b = cxy / cxx
+                meanx = ax[j] + mx
+                alpha = (ay[j] + my) - b * meanx
+                sse = max(cyy - b * cxy, 0.0)
+                if rettype == 0:
+                    o = vy - (alpha + b * vx)
+                elif rettype == 1:
+                    o = alpha
+                elif rettype == 2:
+                    o = b
+                elif rettype == 3:
+                    o = alpha + b * vx
+                elif rettype == 4:
+                    o = sse
+                elif rettype == 5:
+                    o = cyy
+                elif rettype == 6:
+                    o = nan if cyy == 0.0 else min(1.0, max(0.0, cxy * cxy / (cxx * cyy)))
                 else:
-                    r = cxy / math.sqrt(cxx * cyy)
-                    out[t, j] = min(1.0, max(-1.0, r))
-                continue
-            if cxx == 0.0:
-                out[t, j] = np.nan
-                continue
-            rettype = stat - STAT_REG
-            b = cxy / cxx
-            meanx = ax[j] + mx
-            alpha = (ay[j] + my) - b * meanx
-            sse = max(cyy - b * cxy, 0.0)
-            if rettype == 0:
-                out[t, j] = vy - (alpha + b * vx)
-            elif rettype == 1:
-                out[t, j] = alpha
-            elif rettype == 2:
-                out[t, j] = b
-            elif rettype == 3:
-                out[t, j] = alpha + b * vx
-            elif rettype == 4:
-                out[t, j] = sse
-            elif rettype == 5:
-                out[t, j] = cyy
-            elif rettype == 6:
-                out[t, j] = np.nan if cyy == 0.0 else min(1.0, max(0.0, cxy * cxy / (cxx * cyy)))
-            elif n <= 2:
-                out[t, j] = np.nan
-            else:
-                mse = sse / (n - 2)
-                if rettype == 7:
-                    out[t, j] = mse
-                elif rettype == 8:
-                    out[t, j] = math.sqrt(mse / cxx)
-                else:
-                    out[t, j] = math.sqrt(mse * (1.0 / n + meanx * meanx / cxx))
+                    mse = sse / (n - 2)
+                    if rettype == 7:
+                        o = mse
+                    elif rettype == 8:
+                        o = math.sqrt(mse / cxx)
+                    else:
+                        o = math.sqrt(mse * (1.0 / n + meanx * meanx / cxx))
+                    o = nan if n <= 2 else o
+                out[t, j] = nan if ((n < 2) | (ninf[j] > 0) | (cxx == 0.0)) else o
     return out
