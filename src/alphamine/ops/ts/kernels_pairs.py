@@ -93,60 +93,58 @@ def _b(c):
     return 1.0 if c else 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work, last_y, last_x, last_row):
-    """`_recompute` for every column at once, rows outer / columns inner (contiguous). The latest finite
-    pair of the window (the anchor of the mean pass) is the one tracked by the caller (`last_*`), valid
-    when its row is inside the window (otherwise the window has no finite pair)."""
-    N = y.shape[1]
-    lo = max(0, t - d + 1, lag)  # rows r < lag have no x
-    lof = float(lo)
-    cy = work[0]
-    cx = work[1]
-    qy = work[2]
-    qx = work[3]
-    n = work[4]
-    for j in range(N):
-        inside = last_row[j] >= lof
-        cy[j] = last_y[j] if inside else np.nan
-        cx[j] = last_x[j] if inside else np.nan
-        qy[j] = 0.0
-        qx[j] = 0.0
-        n[j] = 0.0
-        sy[j] = 0.0
-        sx[j] = 0.0
-        syy[j] = 0.0
-        sxx[j] = 0.0
-        sxy[j] = 0.0
-    for r in range(lo, t + 1):
-        for j in range(N):
-            vy = y[r, j]
-            vx = x[r - lag, j]
-            f = (vy - vy == 0.0) & (vx - vx == 0.0)
-            qy[j] += vy - cy[j] if f else 0.0
-            qx[j] += vx - cx[j] if f else 0.0
-            n[j] += _b(f)
-    for j in range(N):
-        ok = n[j] > 0.0
-        ay[j] = cy[j] + qy[j] / n[j] if ok else 0.0
-        ax[j] = cx[j] + qx[j] / n[j] if ok else 0.0
-    for r in range(lo, t + 1):
-        for j in range(N):
-            vy = y[r, j]
-            vx = x[r - lag, j]
-            f = (vy - vy == 0.0) & (vx - vx == 0.0)
-            dy = vy - ay[j] if f else 0.0
-            dx = vx - ax[j] if f else 0.0
-            sy[j] += dy
-            sx[j] += dx
-            syy[j] += dy * dy
-            sxx[j] += dx * dx
-            sxy[j] += dx * dy
-
-
 # rows of the per-column state array of `pairs_kernel` (one (K, N) array: the compiler can prove its rows
 # disjoint, which keeps the per-row update loop vectorizable)
 _CNT, _NINF, _AY, _AX, _SY, _SX, _SYY, _SXX, _SXY, _LROW, _LY, _LX, _PX, _PY, _RX, _RY, _DIRTY = range(17)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _recompute_all(y, x, t, d, lag, st, work):
+    """`_recompute` for every column at once, rows outer / columns inner (contiguous), on the state array
+    of `pairs_kernel`. The latest finite pair of the window (the anchor of the mean pass) is the one
+    tracked there (`_LY`, `_LX`), valid when its row is inside the window (otherwise the window has no
+    finite pair)."""
+    N = y.shape[1]
+    lo = max(0, t - d + 1, lag)  # rows r < lag have no x
+    lof = float(lo)
+    for j in range(N):
+        inside = st[_LROW, j] >= lof
+        work[0, j] = st[_LY, j] if inside else np.nan
+        work[1, j] = st[_LX, j] if inside else np.nan
+        work[2, j] = 0.0
+        work[3, j] = 0.0
+        work[4, j] = 0.0
+    for j in range(N):
+        st[_SY, j] = 0.0
+        st[_SX, j] = 0.0
+        st[_SYY, j] = 0.0
+        st[_SXX, j] = 0.0
+        st[_SXY, j] = 0.0
+    for r in range(lo, t + 1):
+        for j in range(N):
+            vy = y[r, j]
+            vx = x[r - lag, j]
+            f = (vy - vy == 0.0) & (vx - vx == 0.0)
+            work[2, j] += vy - work[0, j] if f else 0.0
+            work[3, j] += vx - work[1, j] if f else 0.0
+            work[4, j] += _b(f)
+    for j in range(N):
+        n = work[4, j]
+        ok = n > 0.0
+        st[_AY, j] = work[0, j] + work[2, j] / n if ok else 0.0
+        st[_AX, j] = work[1, j] + work[3, j] / n if ok else 0.0
+    for r in range(lo, t + 1):
+        for j in range(N):
+            vy = y[r, j]
+            vx = x[r - lag, j]
+            f = (vy - vy == 0.0) & (vx - vx == 0.0)
+            dy = vy - st[_AY, j] if f else 0.0
+            dx = vx - st[_AX, j] if f else 0.0
+            st[_SY, j] += dy
+            st[_SX, j] += dx
+            st[_SYY, j] += dy * dy
+            st[_SXX, j] += dx * dx
+            st[_SXY, j] += dx * dy
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -166,8 +164,6 @@ def pairs_kernel(y, x, d, lag, stat):
         st[_PY, j] = -1e18
         st[_RX, j] = np.nan
         st[_RY, j] = np.nan
-    cnt = st[_CNT]
-    ninf = st[_NINF]
     ay = st[_AY]
     ax = st[_AX]
     sy = st[_SY]
@@ -175,8 +171,6 @@ def pairs_kernel(y, x, d, lag, stat):
     syy = st[_SYY]
     sxx = st[_SXX]
     sxy = st[_SXY]
-    prev_x = st[_PX]
-    prev_y = st[_PY]
     work = np.empty((5, N))
     period = max(2 * d, 32)
     first = d - 1 + lag
@@ -246,7 +240,7 @@ def pairs_kernel(y, x, d, lag, stat):
             st[_LY, j] = vy if fv else st[_LY, j]
             st[_LX, j] = vx if fv else st[_LX, j]
         if t % period == period - 1:
-            _recompute_all(y, x, t, d, lag, ay, ax, sy, sx, syy, sxx, sxy, work, st[_LY], st[_LX], st[_LROW])
+            _recompute_all(y, x, t, d, lag, st, work)
         else:
             for j in range(N):
                 if st[_DIRTY, j] != 0.0:
@@ -258,39 +252,39 @@ def pairs_kernel(y, x, d, lag, stat):
         lo = float(t - d + 1)
         if stat == STAT_COV:
             for j in range(N):
-                n = cnt[j]
-                const_x = prev_x[j] < lo
-                const_y = prev_y[j] < lo
-                my = sy[j] / n
-                cxy = 0.0 if (const_x | const_y) else sxy[j] - sx[j] * my
-                out[t, j] = nan if ((n == 0) | (ninf[j] > 0)) else cxy / n
+                n = st[_CNT, j]
+                const_x = st[_PX, j] < lo
+                const_y = st[_PY, j] < lo
+                my = st[_SY, j] / n
+                cxy = 0.0 if (const_x | const_y) else st[_SXY, j] - st[_SX, j] * my
+                out[t, j] = nan if ((n == 0) | (st[_NINF, j] > 0)) else cxy / n
         elif stat == STAT_CORR:
             for j in range(N):
-                n = cnt[j]
-                const_x = prev_x[j] < lo
-                const_y = prev_y[j] < lo
-                mx = sx[j] / n
-                my = sy[j] / n
-                cxx = 0.0 if const_x else max(sxx[j] - sx[j] * mx, 0.0)
-                cyy = 0.0 if const_y else max(syy[j] - sy[j] * my, 0.0)
-                cxy = 0.0 if (const_x | const_y) else sxy[j] - sx[j] * my
+                n = st[_CNT, j]
+                const_x = st[_PX, j] < lo
+                const_y = st[_PY, j] < lo
+                mx = st[_SX, j] / n
+                my = st[_SY, j] / n
+                cxx = 0.0 if const_x else max(st[_SXX, j] - st[_SX, j] * mx, 0.0)
+                cyy = 0.0 if const_y else max(st[_SYY, j] - st[_SY, j] * my, 0.0)
+                cxy = 0.0 if (const_x | const_y) else st[_SXY, j] - st[_SX, j] * my
                 r = min(1.0, max(-1.0, cxy / math.sqrt(cxx * cyy)))
-                out[t, j] = nan if ((n < 2) | (ninf[j] > 0) | (cxx == 0.0) | (cyy == 0.0)) else r
+                out[t, j] = nan if ((n < 2) | (st[_NINF, j] > 0) | (cxx == 0.0) | (cyy == 0.0)) else r
         else:
             for j in range(N):
                 vy = y[t, j]
                 vx = x[t - lag, j]
-                n = cnt[j]
-                const_x = prev_x[j] < lo
-                const_y = prev_y[j] < lo
-                mx = sx[j] / n
-                my = sy[j] / n
-                cxx = 0.0 if const_x else max(sxx[j] - sx[j] * mx, 0.0)
-                cyy = 0.0 if const_y else max(syy[j] - sy[j] * my, 0.0)
-                cxy = 0.0 if (const_x | const_y) else sxy[j] - sx[j] * my
+                n = st[_CNT, j]
+                const_x = st[_PX, j] < lo
+                const_y = st[_PY, j] < lo
+                mx = st[_SX, j] / n
+                my = st[_SY, j] / n
+                cxx = 0.0 if const_x else max(st[_SXX, j] - st[_SX, j] * mx, 0.0)
+                cyy = 0.0 if const_y else max(st[_SYY, j] - st[_SY, j] * my, 0.0)
+                cxy = 0.0 if (const_x | const_y) else st[_SXY, j] - st[_SX, j] * my
                 b = cxy / cxx
-                meanx = ax[j] + mx
-                alpha = (ay[j] + my) - b * meanx
+                meanx = st[_AX, j] + mx
+                alpha = (st[_AY, j] + my) - b * meanx
                 sse = max(cyy - b * cxy, 0.0)
                 if rettype == 0:
                     o = vy - (alpha + b * vx)
@@ -315,5 +309,5 @@ def pairs_kernel(y, x, d, lag, stat):
                     else:
                         o = math.sqrt(mse * (1.0 / n + meanx * meanx / cxx))
                     o = nan if n <= 2 else o
-                out[t, j] = nan if ((n < 2) | (ninf[j] > 0) | (cxx == 0.0)) else o
+                out[t, j] = nan if ((n < 2) | (st[_NINF, j] > 0) | (cxx == 0.0)) else o
     return out

@@ -25,7 +25,7 @@ def _block_max(x, d, sgn, mode, constant, out):
     the most recent row, NaN skipped; writes `out` per `mode` (EXT_MAX / EXT_MIN value, EXT_ARG_* lag,
     EXT_MAX_DIFF). Branch-free selects over columns (vectorizable); the all-NaN state is a NaN maximum."""
     T, N = x.shape
-    want_idx = mode == EXT_ARG_MAX or mode == EXT_ARG_MIN
+    want_idx = mode in (EXT_ARG_MAX, EXT_ARG_MIN)
     diff = mode == EXT_MAX_DIFF
     nan = np.nan
     sm = np.empty((d, N))  # suffix maxima of the previous block: sm[i] = max of its rows i..d−1
@@ -106,7 +106,8 @@ def _block_max(x, d, sgn, mode, constant, out):
                 for j in range(N):
                     v = sgn * x[t, j]
                     q = sm[i + 1, j]
-                    tk = (v == v) & ((v > q) | (q != q))  # going back in time: an older value wins only when strictly better
+                    # going back in time: an older value wins only when strictly better
+                    tk = (v == v) & ((v > q) | (q != q))
                     sm[i, j] = v if tk else q
                     si[i, j] = tf if tk else si[i + 1, j]
             else:
@@ -132,7 +133,7 @@ def extremes_kernel(x, d, mode, constant):
                 den = out[t, j] - lo
                 out[t, j] = np.nan if den == 0.0 else (v - lo) / den + constant
         return out
-    sgn = -1.0 if (mode == EXT_MIN or mode == EXT_ARG_MIN) else 1.0
+    sgn = -1.0 if mode in (EXT_MIN, EXT_ARG_MIN) else 1.0
     _block_max(x, d, sgn, mode, constant, out)
     return out
 
