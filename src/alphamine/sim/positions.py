@@ -163,6 +163,17 @@ def _demean_groups(row: np.ndarray, members: np.ndarray, cidx: np.ndarray, n_cod
     """In place: subtract each group's mean over the members (non-members hold 0 and stay 0); returns
     Σ|row|. Sums are accumulated in column order, so the result equals the member-by-member loop."""
     N = row.shape[0]
+    if n_codes == 1:  # MARKET (or one group): the same sums, kept in registers instead of sums[0]
+        s0 = 0.0
+        n0 = 0.0
+        for j in range(N):  # non-members add 0.0
+            s0 += row[j]
+            n0 += 1.0 if members[j] else 0.0
+        mean = s0 / n0
+        for j in range(N):
+            mf = 1.0 if members[j] else 0.0  # a 0/1 float: a bool load feeding a select becomes a branch
+            row[j] = row[j] - mean if mf != 0.0 else 0.0
+        return _abs_sum(row)
     for c in range(n_codes):
         sums[c] = 0.0
         counts[c] = 0.0
@@ -173,7 +184,8 @@ def _demean_groups(row: np.ndarray, members: np.ndarray, cidx: np.ndarray, n_cod
     for c in range(n_codes):  # empty groups give NaN, never used
         sums[c] = sums[c] / counts[c]
     for j in range(N):
-        row[j] = row[j] - sums[cidx[j]] if members[j] else 0.0
+        mf = 1.0 if members[j] else 0.0
+        row[j] = row[j] - sums[cidx[j]] if mf != 0.0 else 0.0
     return _abs_sum(row)
 
 
@@ -434,29 +446,35 @@ def _book_row(
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float) -> float:
     """One day of the sub-universe book (brain.md §4.3): the weights of names in `sub` holding a
-    position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL."""
-    total = 0.0
-    count = 0
+    position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL.
+
+    Branch-free: membership is a 0/1 float (a bool load feeding a select is compiled to a branch) and
+    names outside the book add an exact +0.0 through a select, which leaves each serial column-order sum
+    bit-identical to the loop over members only (no sum here can be -0.0: each starts at +0.0)."""
     n = w.shape[0]
+    total = 0.0
+    count = 0.0
     for j in range(n):
-        if sub[j] and w[j] != 0.0:
-            total += w[j]
-            count += 1
-    if count == 0:
+        wj = w[j]
+        m = (1.0 if sub[j] else 0.0) * (1.0 if wj != 0.0 else 0.0)
+        total += wj if m != 0.0 else 0.0
+        count += m
+    if count == 0.0:
         return 0.0
     mean = total / count
     gross = 0.0
     for j in range(n):
-        if sub[j] and w[j] != 0.0:
-            gross += abs(w[j] - mean)
+        wj = w[j]
+        m = (1.0 if sub[j] else 0.0) * (1.0 if wj != 0.0 else 0.0)
+        gross += abs(wj - mean) if m != 0.0 else 0.0
     if not (gross > 0.0):
         return 0.0
     acc = 0.0
     for j in range(n):
-        if sub[j] and w[j] != 0.0:
-            rj = r[j]
-            if not np.isnan(rj):
-                acc += (w[j] - mean) / gross * scale * rj
+        wj = w[j]
+        rj = r[j]
+        m = (1.0 if sub[j] else 0.0) * (1.0 if wj != 0.0 else 0.0) * (1.0 if rj == rj else 0.0)
+        acc += (wj - mean) / gross * scale * rj if m != 0.0 else 0.0
     return acc
 
 
@@ -488,8 +506,11 @@ def book_series(
 def book_and_sub_series(
     weights: np.ndarray, lag: int, scale: float, returns: np.ndarray, sub: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`book_series` and `sub_universe_pnl` in one pass: each day's weights and returns are read from
-    memory once for both books."""
+    """`book_series` and `sub_universe_pnl` in one pass, software-pipelined over days: every sum is a
+    serial (latency-bound) chain in column order, so one loop over the columns runs the book of day q
+    with the sub book's (total, count) of day q, its gross of day q-1 and its PnL of day q-2 (all
+    independent chains). Each sum is the same as `_book_row` / `_sub_row` computes, term by term;
+    a stage without a day reads zero rows (all terms +0.0) and its result is dropped."""
     T, N = returns.shape
     pnl = np.zeros(T)
     traded = np.zeros(T)
@@ -498,11 +519,86 @@ def book_and_sub_series(
     max_abs = np.zeros(T)
     sub_pnl = np.zeros(T)
     zero = np.zeros(N)
-    for p in range(max(lag, 0), T):
-        b = p - lag
-        prev = weights[b - 1] if b > 0 else zero
-        pnl[p], traded[p], longs[p], shorts[p], max_abs[p] = _book_row(weights[b], prev, returns[p], scale)
-        sub_pnl[p] = _sub_row(weights[b], sub[b], returns[p], scale)
+    no_sub = np.zeros(N, dtype=np.bool_)
+    start = max(lag, 0)
+    mean1 = 0.0  # day q-1: mean of the sub book (stage 2 input)
+    ok1 = False
+    mean2 = 0.0  # day q-2: mean and gross (stage 3 input)
+    gross2 = 1.0
+    ok2 = False
+    for q in range(start, T + 2):
+        # stage 1: book + (total, count) of day q
+        if q < T:
+            b = q - lag
+            w0 = weights[b]
+            s0 = sub[b]
+            r0 = returns[q]
+            prev = weights[b - 1] if b > 0 else zero
+        else:
+            w0 = zero
+            s0 = no_sub
+            r0 = zero
+            prev = zero
+        # stage 2: gross of day q-1
+        if start <= q - 1 < T:
+            w1 = weights[q - 1 - lag]
+            s1 = sub[q - 1 - lag]
+        else:
+            w1 = zero
+            s1 = no_sub
+        # stage 3: PnL of day q-2
+        if start <= q - 2 < T:
+            w2 = weights[q - 2 - lag]
+            s2 = sub[q - 2 - lag]
+            r2 = returns[q - 2]
+        else:
+            w2 = zero
+            s2 = no_sub
+            r2 = zero
+        m1 = mean1
+        m2 = mean2
+        g2 = gross2
+        p_sum = 0.0
+        tr = 0.0
+        lc = 0.0
+        sc = 0.0
+        mx = 0.0
+        total = 0.0
+        count = 0.0
+        gross = 0.0
+        acc = 0.0
+        for j in range(N):
+            wj = w0[j]
+            pos = wj * scale
+            rj = r0[j]
+            p_sum += pos * rj if rj == rj else 0.0
+            tr += abs(pos - prev[j] * scale)
+            lc += 1.0 if pos > 0.0 else 0.0
+            sc += 1.0 if pos < 0.0 else 0.0
+            mx = max(mx, abs(wj))
+            m = (1.0 if s0[j] else 0.0) * (1.0 if wj != 0.0 else 0.0)
+            total += wj if m != 0.0 else 0.0
+            count += m
+            v1 = w1[j]
+            k1 = (1.0 if s1[j] else 0.0) * (1.0 if v1 != 0.0 else 0.0)
+            gross += abs(v1 - m1) if k1 != 0.0 else 0.0
+            v2 = w2[j]
+            x2 = r2[j]
+            k2 = (1.0 if s2[j] else 0.0) * (1.0 if v2 != 0.0 else 0.0) * (1.0 if x2 == x2 else 0.0)
+            acc += (v2 - m2) / g2 * scale * x2 if k2 != 0.0 else 0.0
+        if q < T:
+            pnl[q] = p_sum
+            traded[q] = tr
+            longs[q] = lc
+            shorts[q] = sc
+            max_abs[q] = mx
+        if start <= q - 2 < T:
+            sub_pnl[q - 2] = acc if ok2 else 0.0
+        ok2 = ok1 and gross > 0.0
+        mean2 = m1
+        gross2 = gross if ok2 else 1.0
+        ok1 = count != 0.0
+        mean1 = total / count if ok1 else 0.0
     return pnl, traded, longs, shorts, max_abs, sub_pnl
 
 

@@ -88,44 +88,56 @@ def _recompute(x, t, d, j, a, s1, s2, s3, s4):
     s4[j] = q4
 
 
+# rows of the per-column state array of `moments_kernel` (one (K, N) array: the compiler can prove its rows
+# disjoint, which keeps the per-row update loops vectorizable)
+_CNT, _NPI, _NNI, _A, _S1, _S2, _S3, _S4, _DIRTY, _PREV, _LROW, _RUN, _LVAL = range(13)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _recompute_all(x, t, d, a, s1, s2, s3, s4, work):
-    """`_recompute` for every column at once, rows outer / columns inner (contiguous)."""
+def _recompute_all(x, t, d, st, work, hi):
+    """`_recompute` for every column at once, rows outer / columns inner (contiguous), on the state array
+    of `moments_kernel`. The latest finite value of the window (the anchor of the mean pass) is the one
+    tracked there (`_LVAL`), valid when its row (`_LROW`) is inside the window."""
     N = x.shape[1]
     lo = max(0, t - d + 1)
-    c = work[0]
-    acc = work[1]
-    n = work[2]
+    lof = float(lo)
     for j in range(N):
-        c[j] = np.nan
-        acc[j] = 0.0
-        n[j] = 0.0
-        s1[j] = 0.0
-        s2[j] = 0.0
-        s3[j] = 0.0
-        s4[j] = 0.0
-    for r in range(lo, t + 1):
-        for j in range(N):
-            v = x[r, j]
-            c[j] = v if v - v == 0.0 else c[j]
+        work[0, j] = st[_LVAL, j] if st[_LROW, j] >= lof else np.nan
+        work[1, j] = 0.0
+        work[2, j] = 0.0
+    for j in range(N):
+        st[_S1, j] = 0.0
+        st[_S2, j] = 0.0
+        st[_S3, j] = 0.0
+        st[_S4, j] = 0.0
     for r in range(lo, t + 1):
         for j in range(N):
             v = x[r, j]
             fin = v - v == 0.0
-            acc[j] += v - c[j] if fin else 0.0
-            n[j] += _b(fin)
+            work[1, j] += v - work[0, j] if fin else 0.0
+            work[2, j] += _b(fin)
     for j in range(N):
-        a[j] = c[j] if acc[j] == 0.0 else c[j] + acc[j] / n[j]
-        a[j] = a[j] if n[j] > 0.0 else 0.0
+        c = work[0, j]
+        acc = work[1, j]
+        n = work[2, j]
+        an = c if acc == 0.0 else c + acc / n
+        st[_A, j] = an if n > 0.0 else 0.0
     for r in range(lo, t + 1):
-        for j in range(N):
-            v = x[r, j]
-            dv = v - a[j] if v - v == 0.0 else 0.0
-            d2 = dv * dv
-            s1[j] += dv
-            s2[j] += d2
-            s3[j] += d2 * dv
-            s4[j] += d2 * d2
+        if hi:
+            for j in range(N):
+                v = x[r, j]
+                dv = v - st[_A, j] if v - v == 0.0 else 0.0
+                d2 = dv * dv
+                st[_S1, j] += dv
+                st[_S2, j] += d2
+                st[_S3, j] += d2 * dv
+                st[_S4, j] += d2 * d2
+        else:  # s3, s4 are not read by the statistics of order <= 2
+            for j in range(N):
+                v = x[r, j]
+                dv = v - st[_A, j] if v - v == 0.0 else 0.0
+                st[_S1, j] += dv
+                st[_S2, j] += dv * dv
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -134,131 +146,181 @@ def moments_kernel(x, d, stat, k):
 
     Per row: a branch-free (vectorizable) update of every column's sums, then a scalar pass that rebuilds
     the columns flagged for cancellation / anchor drift (and all columns every `period` rows), then the
-    output."""
+    output (branch-free, one loop per statistic)."""
     T, N = x.shape
     out = np.empty((T, N), dtype=np.float64)
     hi = stat in (STAT_SKEW, STAT_KURT) or (stat == STAT_MOMENT and k >= 3)
     spread = stat not in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF)
     drift = 1.0 if hi else 16.0  # largest (mean − anchor)² / variance tolerated before re-anchoring
-    cnt = np.zeros(N)  # non-NaN values in the window (±inf included)
-    npi = np.zeros(N)
-    nni = np.zeros(N)
-    a = np.zeros(N)
-    s1 = np.zeros(N)
-    s2 = np.zeros(N)
-    s3 = np.zeros(N)
-    s4 = np.zeros(N)
-    dirty = np.zeros(N, dtype=np.bool_)
+    st = np.zeros((13, N))
+    # cnt: non-NaN values in the window (±inf included); npi/nni: +inf/−inf values; a: anchors;
+    # s1..s4: power sums of deviations; prev: row of the last finite value before the current run of
+    # equal values run; lrow/lval: row and value of the latest finite value
+    for j in range(N):
+        st[_PREV, j] = -1e18
+        st[_LROW, j] = -1e18
+        st[_RUN, j] = np.nan
+        st[_LVAL, j] = np.nan
+    a = st[_A]
+    s1 = st[_S1]
+    s2 = st[_S2]
+    s3 = st[_S3]
+    s4 = st[_S4]
     work = np.empty((3, N))
-    prev_run = np.full(N, -1e18)  # row of the last finite value before the current run of equal values
-    last_row = np.full(N, -1e18)  # row of the last finite value
-    run_val = np.full(N, np.nan)
     period = max(2 * d, 32)
+    nan = np.nan
+    inf = np.inf
     for t in range(T):
         has_old = t >= d
         ot = t - d if has_old else 0
         tf = float(t)
-        for j in range(N):
-            v = x[t, j]
-            o = x[ot, j]
-            vfin = v - v == 0.0
-            ofin = has_old and o - o == 0.0
-            cnt[j] += _b(v == v) - _b(has_old and o == o)
-            npi[j] += _b(v == np.inf) - _b(has_old and o == np.inf)
-            nni[j] += _b(v == -np.inf) - _b(has_old and o == -np.inf)
-            dn = v - a[j] if vfin else 0.0
-            do = o - a[j] if ofin else 0.0
-            qn = dn * dn
-            qo = do * do
-            s1[j] += dn - do
-            s2[j] += qn - qo
-            bad = qo > CANCEL * s2[j]
-            if hi:
-                s3[j] += qn * dn - qo * do
-                s4[j] += qn * qn - qo * qo
-                bad = bad or qo * qo > CANCEL * s4[j]
-            if spread:
-                nf = cnt[j] - npi[j] - nni[j]
-                bad = bad or (nf >= 1.0 and (1.0 + drift) * s1[j] * s1[j] > drift * nf * s2[j])
-                ch = vfin and v != run_val[j]
-                prev_run[j] = last_row[j] if ch else prev_run[j]
-                run_val[j] = v if ch else run_val[j]
-                last_row[j] = tf if vfin else last_row[j]
-            dirty[j] = bad
-        if t % period == period - 1:
-            _recompute_all(x, t, d, a, s1, s2, s3, s4, work)
+        ndirty = 0  # flags raised this row (an upper bound of the dirty columns)
+        if hi:
+            for j in range(N):  # branch-free update of every column (vectorizable)
+                v = x[t, j]
+                o = x[ot, j]
+                vfin = v - v == 0.0
+                ofin = has_old & (o - o == 0.0)
+                st[_CNT, j] += _b(v == v) - _b(has_old & (o == o))
+                st[_NPI, j] += _b(v == inf) - _b(has_old & (o == inf))
+                st[_NNI, j] += _b(v == -inf) - _b(has_old & (o == -inf))
+                aj = st[_A, j]
+                dn = v - aj if vfin else 0.0
+                do = o - aj if ofin else 0.0
+                qn = dn * dn
+                qo = do * do
+                st[_S1, j] += dn - do
+                q2 = st[_S2, j] + (qn - qo)
+                st[_S2, j] = q2
+                st[_S3, j] += qn * dn - qo * do
+                q4 = st[_S4, j] + (qn * qn - qo * qo)
+                st[_S4, j] = q4
+                bad = (qo > CANCEL * q2) | (qo * qo > CANCEL * q4)
+                st[_DIRTY, j] = _b(bad)
+                ndirty += 1 if bad else 0
         else:
+            for j in range(N):  # branch-free update of every column (vectorizable)
+                v = x[t, j]
+                o = x[ot, j]
+                vfin = v - v == 0.0
+                ofin = has_old & (o - o == 0.0)
+                st[_CNT, j] += _b(v == v) - _b(has_old & (o == o))
+                st[_NPI, j] += _b(v == inf) - _b(has_old & (o == inf))
+                st[_NNI, j] += _b(v == -inf) - _b(has_old & (o == -inf))
+                aj = st[_A, j]
+                dn = v - aj if vfin else 0.0
+                do = o - aj if ofin else 0.0
+                qn = dn * dn
+                qo = do * do
+                st[_S1, j] += dn - do
+                q2 = st[_S2, j] + (qn - qo)
+                st[_S2, j] = q2
+                bad = qo > CANCEL * q2
+                st[_DIRTY, j] = _b(bad)
+                ndirty += 1 if bad else 0
+        if spread:
+            for j in range(N):  # anchor drift, run and latest-finite tracking (separate loop: vectorizable)
+                v = x[t, j]
+                vfin = v - v == 0.0
+                nf = st[_CNT, j] - st[_NPI, j] - st[_NNI, j]
+                q1 = st[_S1, j]
+                dr = (nf >= 1.0) & ((1.0 + drift) * q1 * q1 > drift * nf * st[_S2, j])
+                st[_DIRTY, j] = max(st[_DIRTY, j], _b(dr))
+                ndirty += 1 if dr else 0
+                lr = st[_LROW, j]
+                ch = vfin & (v != st[_RUN, j])
+                # prev <= lrow always, so max() is the select "lrow if changed"
+                st[_PREV, j] = max(st[_PREV, j], lr if ch else -1e18)
+                st[_RUN, j] = v if ch else st[_RUN, j]
+                st[_LROW, j] = tf if vfin else lr
+                st[_LVAL, j] = v if vfin else st[_LVAL, j]
+        else:
+            for j in range(N):  # latest-finite tracking
+                v = x[t, j]
+                vfin = v - v == 0.0
+                st[_LROW, j] = tf if vfin else st[_LROW, j]
+                st[_LVAL, j] = v if vfin else st[_LVAL, j]
+        if t % period == period - 1:
+            _recompute_all(x, t, d, st, work, hi)
+        elif ndirty > 0:
             for j in range(N):
-                if dirty[j]:
+                if st[_DIRTY, j] != 0.0:
                     _recompute(x, t, d, j, a, s1, s2, s3, s4)
         if t < d - 1:
             for j in range(N):
-                out[t, j] = np.nan
+                out[t, j] = nan
             continue
         lo = float(t - d + 1)
-        for j in range(N):
-            n = cnt[j]
-            nf = n - npi[j] - nni[j]
-            if n == 0.0:
-                out[t, j] = np.nan
-            elif not spread:
-                if npi[j] > 0.0 and nni[j] > 0.0:
-                    m = np.nan
-                elif npi[j] > 0.0:
-                    m = np.inf
-                elif nni[j] > 0.0:
-                    m = -np.inf
-                elif stat == STAT_SUM:
-                    m = nf * a[j] + s1[j]
+        if not spread:
+            for j in range(N):
+                n = st[_CNT, j]
+                pi = st[_NPI, j] > 0.0
+                ni = st[_NNI, j] > 0.0
+                nf = n - st[_NPI, j] - st[_NNI, j]
+                m = nf * st[_A, j] + st[_S1, j] if stat == STAT_SUM else st[_A, j] + st[_S1, j] / nf
+                m = inf if pi else m
+                m = -inf if ni else m
+                m = nan if (pi & ni) else m
+                m = x[t, j] - m if stat == STAT_AV_DIFF else m
+                out[t, j] = nan if n == 0.0 else m
+        elif stat in (STAT_STD, STAT_VAR) or (stat == STAT_MOMENT and k <= 2):
+            for j in range(N):
+                n = st[_CNT, j]
+                nf = n - st[_NPI, j] - st[_NNI, j]
+                const = st[_PREV, j] < lo
+                mu = st[_S1, j] / nf
+                e2 = st[_S2, j] / nf
+                m2 = 0.0 if const else max(e2 - mu * mu, 0.0)
+                if stat == STAT_STD:
+                    o = math.sqrt(m2)
+                elif stat == STAT_VAR or k == 2:
+                    o = m2
                 else:
-                    m = a[j] + s1[j] / nf
-                out[t, j] = x[t, j] - m if stat == STAT_AV_DIFF else m
-            elif nf < n:
-                out[t, j] = np.nan
-            else:
-                out[t, j] = _spread_stat(stat, k, hi, prev_run[j] < lo, nf, a[j], s1[j], s2[j], s3[j], s4[j],
-                                         x[t, j])
+                    o = 1.0 if k == 0 else 0.0
+                out[t, j] = nan if ((n == 0.0) | (nf < n)) else o
+        elif stat in (STAT_ZSCORE, STAT_IR):
+            for j in range(N):
+                n = st[_CNT, j]
+                nf = n - st[_NPI, j] - st[_NNI, j]
+                const = st[_PREV, j] < lo
+                mu = st[_S1, j] / nf
+                e2 = st[_S2, j] / nf
+                m2 = max(e2 - mu * mu, 0.0)
+                mu = 0.0 if const else mu
+                m2 = 0.0 if const else m2
+                aj = st[_A, j]
+                today = x[t, j]
+                if stat == STAT_ZSCORE:
+                    o = ((today - aj) - mu) / math.sqrt(m2)
+                    o = nan if ((today != today) | (m2 == 0.0)) else o
+                else:
+                    o = (aj + mu) / math.sqrt(m2)
+                    o = nan if m2 == 0.0 else o
+                out[t, j] = nan if ((n == 0.0) | (nf < n)) else o
+        else:
+            for j in range(N):
+                n = st[_CNT, j]
+                nf = n - st[_NPI, j] - st[_NNI, j]
+                const = st[_PREV, j] < lo
+                mu = st[_S1, j] / nf
+                e2 = st[_S2, j] / nf
+                m2 = max(e2 - mu * mu, 0.0)
+                e3 = st[_S3, j] / nf
+                m3 = e3 - 3.0 * mu * e2 + 2.0 * mu * mu * mu
+                m4 = max(st[_S4, j] / nf - 4.0 * mu * e3 + 6.0 * mu * mu * e2 - 3.0 * mu * mu * mu * mu, 0.0)
+                m2 = 0.0 if const else m2
+                m3 = 0.0 if const else m3
+                m4 = 0.0 if const else m4
+                if stat == STAT_SKEW:
+                    o = m3 / (m2 * math.sqrt(m2))
+                    o = nan if m2 == 0.0 else o
+                elif stat == STAT_KURT:
+                    o = m4 / (m2 * m2) - 3.0
+                    o = nan if m2 == 0.0 else o
+                else:
+                    o = m3 if k == 3 else m4
+                out[t, j] = nan if ((n == 0.0) | (nf < n)) else o
     return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _spread_stat(stat, k, hi, const, nf, a, s1, s2, s3, s4, today):
-    if const:  # every value in the window is equal: exact zero dispersion
-        mu = 0.0
-        m2 = 0.0
-        m3 = 0.0
-        m4 = 0.0
-    else:
-        mu = s1 / nf
-        e2 = s2 / nf
-        m2 = max(e2 - mu * mu, 0.0)
-        m3 = 0.0
-        m4 = 0.0
-        if hi:
-            e3 = s3 / nf
-            m3 = e3 - 3.0 * mu * e2 + 2.0 * mu * mu * mu
-            m4 = max(s4 / nf - 4.0 * mu * e3 + 6.0 * mu * mu * e2 - 3.0 * mu * mu * mu * mu, 0.0)
-    if stat == STAT_STD:
-        return math.sqrt(m2)
-    if stat == STAT_VAR:
-        return m2
-    if stat == STAT_ZSCORE:
-        if today != today or m2 == 0.0:
-            return np.nan
-        return ((today - a) - mu) / math.sqrt(m2)
-    if stat == STAT_IR:
-        return np.nan if m2 == 0.0 else (a + mu) / math.sqrt(m2)
-    if stat == STAT_SKEW:
-        return np.nan if m2 == 0.0 else m3 / (m2 * math.sqrt(m2))
-    if stat == STAT_KURT:
-        return np.nan if m2 == 0.0 else m4 / (m2 * m2) - 3.0
-    if k == 0:
-        return 1.0
-    if k == 1:
-        return 0.0
-    if k == 2:
-        return m2
-    return m3 if k == 3 else m4
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
