@@ -174,7 +174,6 @@ def moments_kernel(x, d, stat, k):
         has_old = t >= d
         ot = t - d if has_old else 0
         tf = float(t)
-        ndirty = 0  # flags raised this row (an upper bound of the dirty columns)
         if hi:
             for j in range(N):  # branch-free update of every column (vectorizable)
                 v = x[t, j]
@@ -195,9 +194,31 @@ def moments_kernel(x, d, stat, k):
                 st[_S3, j] += qn * dn - qo * do
                 q4 = st[_S4, j] + (qn * qn - qo * qo)
                 st[_S4, j] = q4
-                bad = (qo > CANCEL * q2) | (qo * qo > CANCEL * q4)
-                st[_DIRTY, j] = _b(bad)
-                ndirty += 1 if bad else 0
+                q1 = st[_S1, j]
+                nf = st[_CNT, j] - st[_NPI, j] - st[_NNI, j]
+                dr = (nf >= 1.0) & ((1.0 + drift) * q1 * q1 > drift * nf * q2)  # hi implies spread
+                st[_DIRTY, j] = _b((qo > CANCEL * q2) | (qo * qo > CANCEL * q4) | dr)
+        elif spread:
+            for j in range(N):  # branch-free update of every column (vectorizable)
+                v = x[t, j]
+                o = x[ot, j]
+                vfin = v - v == 0.0
+                ofin = has_old & (o - o == 0.0)
+                st[_CNT, j] += _b(v == v) - _b(has_old & (o == o))
+                st[_NPI, j] += _b(v == inf) - _b(has_old & (o == inf))
+                st[_NNI, j] += _b(v == -inf) - _b(has_old & (o == -inf))
+                aj = st[_A, j]
+                dn = v - aj if vfin else 0.0
+                do = o - aj if ofin else 0.0
+                qn = dn * dn
+                qo = do * do
+                st[_S1, j] += dn - do
+                q2 = st[_S2, j] + (qn - qo)
+                st[_S2, j] = q2
+                q1 = st[_S1, j]
+                nf = st[_CNT, j] - st[_NPI, j] - st[_NNI, j]
+                dr = (nf >= 1.0) & ((1.0 + drift) * q1 * q1 > drift * nf * q2)
+                st[_DIRTY, j] = _b((qo > CANCEL * q2) | dr)
         else:
             for j in range(N):  # branch-free update of every column (vectorizable)
                 v = x[t, j]
@@ -215,18 +236,11 @@ def moments_kernel(x, d, stat, k):
                 st[_S1, j] += dn - do
                 q2 = st[_S2, j] + (qn - qo)
                 st[_S2, j] = q2
-                bad = qo > CANCEL * q2
-                st[_DIRTY, j] = _b(bad)
-                ndirty += 1 if bad else 0
+                st[_DIRTY, j] = _b(qo > CANCEL * q2)
         if spread:
-            for j in range(N):  # anchor drift, run and latest-finite tracking (separate loop: vectorizable)
+            for j in range(N):  # run and latest-finite tracking (separate loop: vectorizable)
                 v = x[t, j]
                 vfin = v - v == 0.0
-                nf = st[_CNT, j] - st[_NPI, j] - st[_NNI, j]
-                q1 = st[_S1, j]
-                dr = (nf >= 1.0) & ((1.0 + drift) * q1 * q1 > drift * nf * st[_S2, j])
-                st[_DIRTY, j] = max(st[_DIRTY, j], _b(dr))
-                ndirty += 1 if dr else 0
                 lr = st[_LROW, j]
                 ch = vfin & (v != st[_RUN, j])
                 # prev <= lrow always, so max() is the select "lrow if changed"
@@ -242,7 +256,7 @@ def moments_kernel(x, d, stat, k):
                 st[_LVAL, j] = v if vfin else st[_LVAL, j]
         if t % period == period - 1:
             _recompute_all(x, t, d, st, work, hi)
-        elif ndirty > 0:
+        else:
             for j in range(N):
                 if st[_DIRTY, j] != 0.0:
                     _recompute(x, t, d, j, a, s1, s2, s3, s4)
