@@ -29,6 +29,7 @@ from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.expr.checker import NAMED_CONSTANTS
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
+from alphamine.sim.nan_handling import GROUP_VALUE_OPERATORS, empty_window_to_zero, group_value_to_nan_members
 from alphamine.sim.positions import clean_copy, shift_mask_f64, shift_mask_i32
 
 KERNEL_TIMINGS: dict[str, list[float]] | None = None
@@ -96,6 +97,7 @@ class Evaluator:
         shift: int = 0,
         cache: SubexpressionCache | None = None,
         max_cache_bytes: int = 2 * 1024**3,
+        nan_handling: bool = False,
     ) -> None:
         self.panel = panel
         if shift < 0:
@@ -109,7 +111,8 @@ class Evaluator:
         self.cache = cache if cache is not None else SubexpressionCache(max_cache_bytes)
         # Cache keys carry the frame (panel, shift, universe) so one cache can serve several evaluators.
         uni = "all" if universe is None else hashlib.blake2b(np.packbits(universe).tobytes(), digest_size=8).hexdigest()
-        self._frame = f"{panel.fingerprint()[:16]}|s{self.shift}|u{uni}|"
+        self.nan_handling = bool(nan_handling)  # settings nanHandling ON (see sim/nan_handling.py)
+        self._frame = f"{panel.fingerprint()[:16]}|s{self.shift}|u{uni}|n{int(self.nan_handling)}|"
         self.ctx = EvalContext(shape=panel.shape, universe=universe)
 
     # ------------------------------------------------------------------ public
@@ -228,6 +231,7 @@ class Evaluator:
             raise EvaluationError(str(e)) from None
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         vi = op.variadic_index
         for i, p in enumerate(op.params):
             if p.name in bound:
@@ -239,6 +243,7 @@ class Evaluator:
                     value = self._arg(op, p, raw)  # type: ignore[arg-type]
             else:
                 value = p.default
+            values[p.name] = value
             if vi is None or i < vi:
                 positional.append(value)
             elif i == vi:
@@ -259,7 +264,24 @@ class Evaluator:
             raise
         except Exception as e:  # a kernel rejecting a value (e.g. a bad bucket range string)
             raise EvaluationError(f"{op.name}: {e}") from e
-        return np.asarray(out)
+        out = np.asarray(out)
+        if self.nan_handling and out.dtype == np.float64 and out.ndim == 2:
+            out = self._nan_handling(op, values, out)
+        return out
+
+    @staticmethod
+    def _nan_handling(op: Operator, values: Mapping[str, Any], out: np.ndarray) -> np.ndarray:
+        """nanHandling ON: an all-NaN window gives 0 (time-series operators with a window on their first
+        input); NaN members get their group's value (one-value-per-group operators)."""
+        window = next((p for p in op.params if p.kind == ArgKind.LOOKBACK), None)
+        first = next((p for p in op.params if p.kind == ArgKind.SERIES and not p.variadic), None)
+        if op.time_series and window is not None and first is not None:
+            return empty_window_to_zero(out, values[first.name], int(values[window.name]))
+        if op.name in GROUP_VALUE_OPERATORS:
+            group = next((p for p in op.params if p.kind == ArgKind.GROUP), None)
+            if group is not None:
+                return group_value_to_nan_members(out, np.ascontiguousarray(values[group.name]))
+        return out
 
     def _arg(self, op: Operator, p: Param, node: A.Node) -> Any:
         kind = p.kind
@@ -278,9 +300,7 @@ class Evaluator:
                 raise EvaluationError(f"{op.name}: parameter {p.name!r} needs a VECTOR field")
             return value
         if value.ndim == 3:
-            raise EvaluationError(
-                f"{op.name}: a VECTOR field must be reduced with a vec_* operator before {op.name}"
-            )
+            raise EvaluationError(f"{op.name}: a VECTOR field must be reduced with a vec_* operator before {op.name}")
         if value.dtype != np.float64:  # GROUP codes used as numbers
             f = value.astype(np.float64)
             f[value < 0] = np.nan

@@ -34,6 +34,7 @@ from alphamine.sim.settings import (
     TRUNCATION_TOLERANCE,
     CheckProfile,
     Neutralization,
+    OnOff,
     Settings,
     make_settings,
 )
@@ -178,7 +179,13 @@ def simulate(
             f"unknown universe {s.universe!r}; this panel offers {', '.join(sorted(panel.universes)) or 'none'}"
         )
     universe = np.ascontiguousarray(panel.universe(s.universe))
-    ev = Evaluator(panel, universe=universe if s.pasteurize else None, shift=s.delay, cache=cache)
+    ev = Evaluator(
+        panel,
+        universe=universe if s.pasteurize else None,
+        shift=s.delay,
+        cache=cache,
+        nan_handling=s.nan_handling == OnOff.ON,
+    )
     from alphamine.expr import check as lint
 
     diags = lint(expression, panel.catalogue, n_days=panel.n_days)
