@@ -225,3 +225,17 @@ def test_multiline_spans() -> None:
     assert program.result.span is not None and program.result.span.line == 3
     twenty = assign.value.args[1]  # type: ignore[attr-defined]
     assert (twenty.span.line, twenty.span.column) == (2, 4)
+
+
+def test_parses_are_memoized_and_errors_are_raised_every_time() -> None:
+    from alphamine.expr.parser import clear_parse_cache, parse
+
+    clear_parse_cache()
+    first = parse("rank(-ts_delta(close, 5))")
+    assert parse("rank(-ts_delta(close, 5))") is first  # immutable trees are shared
+    clear_parse_cache()
+    again = parse("rank(-ts_delta(close, 5))")
+    assert again == first and again is not first
+    for _ in range(2):
+        with pytest.raises(ParseError):
+            parse("rank(")

@@ -202,10 +202,14 @@ def test_corr_and_regression_stability_large_offset() -> None:
     x = 1e6 + rng.standard_normal((T, 2))
     y = -3e5 + 0.5 * (x - 1e6) + 0.1 * rng.standard_normal((T, 2))
     x[:, 1] += np.linspace(0, 1e5, T)
+    # persistent inputs (a slow random walk, like a rank): the anchors drift and are moved algebraically
+    walk = np.cumsum(rng.standard_normal((T, 1)), axis=0)
+    x = np.hstack([x, 1e3 + walk + 1e-2 * rng.standard_normal((T, 1))])
+    y = np.hstack([y, -walk + 1e-2 * rng.standard_normal((T, 1))])
     corr = k("ts_corr")(x, y, d)
     slope = k("ts_regression")(y, x, d, 0, 2)
-    for t in (d - 1, 700, T - 1):
-        for j in range(2):
+    for t in range(d - 1, T, 3):
+        for j in range(3):
             xs, ys = x[t - d + 1 : t + 1, j], y[t - d + 1 : t + 1, j]
             assert corr[t, j] == pytest.approx(np.corrcoef(xs, ys)[0, 1], rel=1e-7)
             assert slope[t, j] == pytest.approx(np.polyfit(xs, ys, 1)[0], rel=1e-6)

@@ -81,3 +81,19 @@ def test_periods_test_period_and_years() -> None:
     straddle = dates[p.os_range[0]].astype("datetime64[Y]").astype(int) + 1970
     assert (int(straddle), "IS") in stages and (int(straddle), "OS") in stages
     assert sum(hi - lo for _, _, lo, hi in blocks) == dates.size - 10
+
+
+def test_period_stats_many_equals_one_period_at_a_time() -> None:
+    rng = np.random.default_rng(5)
+    pnl = rng.normal(1e4, 1e5, 300)
+    traded = rng.uniform(0, 4e6, 300)
+    longs = rng.integers(0, 50, 300).astype(float)
+    shorts = rng.integers(0, 50, 300).astype(float)
+    ranges = [(0, 300), (10, 11), (0, 0), (250, 300), (120, 121)]
+    many = M.period_stats_many(pnl, traded, longs, shorts, ranges)
+    for (lo, hi), got in zip(ranges, many, strict=True):
+        want = M.period_stats(pnl[lo:hi], traded[lo:hi], longs[lo:hi], shorts[lo:hi])
+        assert list(got) == list(want)  # BRAIN's key order
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+    assert many[2]["sharpe"] == 0.0 and many[2]["pnl"] == 0.0  # an empty period

@@ -7,14 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphamine.sim.positions import (
-    apply_max_trade,
-    book_and_sub_series,
-    book_series,
-    build_weights,
-    decay_alpha,
-    sub_universe_pnl,
-)
+from alphamine.sim.book import apply_max_trade, book_and_sub_series, book_series, sub_universe_pnl
+from alphamine.sim.positions import build_weights, decay_alpha
 from tests.sim.reference import ref_book, ref_decay, ref_weights
 
 

@@ -195,7 +195,20 @@ def _parser() -> lark.Lark:
 
 
 def parse(source: str) -> Program:
-    """Parse a FASTEXPR program (`a = ...; b = ...; final_expression` or one expression)."""
+    """Parse a FASTEXPR program (`a = ...; b = ...; final_expression` or one expression).
+
+    Trees are immutable, so parses are memoized per source text: a simulation lints and evaluates the
+    same text, and a search re-reads its parents. Errors are raised anew on every call."""
+    return _parse_cached(source)
+
+
+def clear_parse_cache() -> None:
+    """Forget memoized parses (the benchmark measures passes that parse from scratch)."""
+    _parse_cached.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def _parse_cached(source: str) -> Program:
     try:
         tree = _parser().parse(source)
     except _PositionalAfterKeyword as e:

@@ -15,17 +15,11 @@ import numpy as np
 
 from alphamine.data.panel import Panel
 from alphamine.sim import checks as C
+from alphamine.sim.book import apply_max_trade, book_and_sub_series, book_series, sub_universe_pnl
 from alphamine.sim.evaluate import EvaluationError, Evaluator, SubexpressionCache
-from alphamine.sim.metrics import period_stats, sharpe
+from alphamine.sim.metrics import period_stats_many, sharpe
 from alphamine.sim.periods import Periods, split_periods, year_blocks
-from alphamine.sim.positions import (
-    apply_max_trade,
-    book_and_sub_series,
-    book_series,
-    build_weights,
-    decay_finite,
-    sub_universe_pnl,
-)
+from alphamine.sim.positions import build_weights, decay_finite
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
@@ -259,11 +253,15 @@ def finish(
     active = np.flatnonzero(traded > 0.0)  # the first position day trades the whole book from zero
     first = int(active[0]) if active.size else panel.n_days
     periods = split_periods(panel.dates, first, is_end=s.is_end, test_period=s.test_period)
-    metrics = {name: _stats(rng, first, pnl, traded, longs, shorts) for name, rng in _ranges(periods).items()}
-    yearly = []
-    for year, stage, lo, hi in year_blocks(panel.dates, periods):
-        row = period_stats(pnl[lo:hi], traded[lo:hi], longs[lo:hi], shorts[lo:hi])
-        yearly.append({"year": year, **row, "stage": stage})
+    named = _ranges(periods)
+    blocks = year_blocks(panel.dates, periods)
+    ranges = [_clip(rng, first) for rng in named.values()] + [(lo, hi) for _, _, lo, hi in blocks]
+    table = period_stats_many(pnl, traded, longs, shorts, ranges)  # every period in one compiled call
+    metrics: dict[str, dict[str, Any]] = dict(zip(named, table[: len(named)], strict=True))
+    yearly = [
+        {"year": year, **row, "stage": stage}
+        for (year, stage, _, _), row in zip(blocks, table[len(named) :], strict=True)
+    ]
     checklist = run_checks(panel, s, periods, metrics["is"], pnl, max_abs, sub, sub_pnl, unit_warnings, pool)
     for m in metrics.values():
         m["startDate"] = str(panel.dates[first]) if first < panel.n_days else None
@@ -292,13 +290,10 @@ def _ranges(p: Periods) -> dict[str, tuple[int, int]]:
     return {"is": p.is_range, "os": p.os_range, "train": p.train_range, "test": p.test_range}
 
 
-def _stats(
-    rng: tuple[int, int], first: int, pnl: np.ndarray, traded: np.ndarray, longs: np.ndarray, shorts: np.ndarray
-) -> dict[str, Any]:
+def _clip(rng: tuple[int, int], first: int) -> tuple[int, int]:
+    """A period's day range from the first position day on (empty when it ends before)."""
     lo, hi = max(rng[0], first), rng[1]
-    if hi <= lo:
-        lo = hi = 0
-    return period_stats(pnl[lo:hi], traded[lo:hi], longs[lo:hi], shorts[lo:hi])
+    return (lo, hi) if hi > lo else (0, 0)
 
 
 def run_checks(

@@ -70,6 +70,56 @@ def _make_build(single: bool) -> Any:
     return build
 
 
+@njit(cache=True, nogil=True)
+def _rank_segment(xr, kr, a, b, ishift, mask, quant, orow, vals, idx):  # pragma: no cover - numba
+    """RANK / QUANT_P of one sorted segment [a, b) of a row's keys whose truncated keys may collide:
+    singleton keys are ranked by position; each run of equal truncated keys is put in exact value order
+    (usually it is already: ties) and its exact ties share their average rank."""
+    cnt = b - a
+    den = float(cnt - 1)
+    k = a
+    while k < b:
+        ck = kr[k] >> ishift
+        e = k + 1
+        while e < b and (kr[e] >> ishift) == ck:
+            e += 1
+        if e - k == 1:
+            res = 0.5 if cnt == 1 else float(k - a) / den
+            if quant:
+                res = 1.0 / cnt + res * (1.0 - 2.0 / cnt)
+            orow[np.int64(kr[k] & mask)] = res
+            k = e
+            continue
+        ordered = True
+        for q in range(k, e):
+            col = np.int32(kr[q] & mask)
+            idx[q] = col
+            vals[q] = xr[col]
+            if q > k and vals[q] < vals[q - 1]:
+                ordered = False
+        if not ordered:
+            sub = np.argsort(vals[k:e], kind="mergesort")
+            seg_i = idx[k:e].copy()
+            seg_v = vals[k:e].copy()
+            for q in range(e - k):
+                idx[k + q] = seg_i[sub[q]]
+                vals[k + q] = seg_v[sub[q]]
+        q = k
+        while q < e:
+            v = vals[q]
+            z = q + 1
+            while z < e and vals[z] == v:
+                z += 1
+            r1 = 0.5 * (q + z - 1 - 2 * a) + 1.0  # 1-based average rank within the segment
+            res = 0.5 if cnt == 1 else (r1 - 1.0) / (cnt - 1)
+            if quant:
+                res = 1.0 / cnt + res * (1.0 - 2.0 / cnt)
+            for w in range(q, z):
+                orow[idx[w]] = res
+            q = z
+        k = e
+
+
 def _make_decode(mode: int, single: bool) -> Any:
     fast_rank = mode in (RANK, QUANT_P)
     quant = mode == QUANT_P
@@ -137,10 +187,23 @@ def _make_decode(mode: int, single: bool) -> Any:
                                 for k in range(cnt):
                                     out[t, np.int64(keys[r, a + k] & mask)] = vals[k]
                             a = b
-                    for k in range(m, n):  # invalid cells sorted last, each with its column
-                        out[t, np.int64(keys[r, k] & mask)] = np.nan
-                    continue
-                last_m = -1
+                else:
+                    # Some truncated keys collide (ties, or values equal in their top bits): rank the
+                    # row segment by segment, resolving only the colliding runs from the exact values.
+                    last_m = -1
+                    a = 0
+                    while a < m:
+                        b = m
+                        if not (single or cb == 0):
+                            code = keys[r, a] >> cshift
+                            b = a + 1
+                            while b < m and (keys[r, b] >> cshift) == code:
+                                b += 1
+                        _rank_segment(x[r], keys[r], a, b, ishift, mask, quant, out[t], vals, idx)
+                        a = b
+                for k in range(m, n):  # invalid cells sorted last, each with its column
+                    out[t, np.int64(keys[r, k] & mask)] = np.nan
+                continue
             bad = False
             prev = np.uint64(0)
             pv = 0.0

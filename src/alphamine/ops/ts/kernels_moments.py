@@ -212,13 +212,19 @@ def moments_kernel(x, d, stat, k):
                 do = o - aj if ofin else 0.0
                 qn = dn * dn
                 qo = do * do
-                st[_S1, j] += dn - do
+                q1 = st[_S1, j] + (dn - do)
                 q2 = st[_S2, j] + (qn - qo)
-                st[_S2, j] = q2
-                q1 = st[_S1, j]
                 nf = st[_CNT, j] - st[_NPI, j] - st[_NNI, j]
                 dr = (nf >= 1.0) & ((1.0 + drift) * q1 * q1 > drift * nf * q2)
-                st[_DIRTY, j] = _b((qo > CANCEL * q2) | dr)
+                # The anchor drifted from the window's mean (persistent inputs): move it to the mean
+                # algebraically, Σ(v − a')² = Σ(v − a)² − (Σ(v − a))²/n, unless that cancels more than
+                # 1/CANCEL of the sum of squares (then the column is rebuilt from the window).
+                m1 = q1 * (1.0 / nf if dr else 0.0)
+                r2 = q2 - q1 * m1
+                st[_A, j] = aj + m1
+                st[_S1, j] = 0.0 if dr else q1
+                st[_S2, j] = r2
+                st[_DIRTY, j] = _b((qo > CANCEL * q2) | (dr & (CANCEL * r2 < q2)))
         else:
             for j in range(N):  # branch-free update of every column (vectorizable)
                 v = x[t, j]

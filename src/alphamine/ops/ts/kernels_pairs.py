@@ -210,19 +210,27 @@ def pairs_kernel(y, x, d, lag, stat):
             q_x = st[_SX, j] + (dxn - dxo)
             q_yy = st[_SYY, j] + (dyn * dyn - dyo * dyo)
             q_xx = st[_SXX, j] + (dxn * dxn - dxo * dxo)
-            st[_SXY, j] += dxn * dyn - dxo * dyo
-            st[_SY, j] = q_y
-            st[_SX, j] = q_x
-            st[_SYY, j] = q_yy
-            st[_SXX, j] = q_xx
+            q_xy = st[_SXY, j] + (dxn * dyn - dxo * dyo)
             nf = c - ni
-            bad = (
-                (dxo * dxo > CANCEL * q_xx)
-                | (dyo * dyo > CANCEL * q_yy)
-                | ((nf >= 1.0) & ((17.0 * q_x * q_x > 16.0 * nf * q_xx)
-                                  | (17.0 * q_y * q_y > 16.0 * nf * q_yy)))
-            )
-            st[_DIRTY, j] = _b(bad)
+            cancel = (dxo * dxo > CANCEL * q_xx) | (dyo * dyo > CANCEL * q_yy)
+            drift = (nf >= 1.0) & ((17.0 * q_x * q_x > 16.0 * nf * q_xx) | (17.0 * q_y * q_y > 16.0 * nf * q_yy))
+            # Anchors drifted from the window's mean (persistent inputs such as ranks): move them to the
+            # mean algebraically, Σ(v − a')² = Σ(v − a)² − (Σ(v − a))²/n etc., unless that cancels more
+            # than 1/CANCEL of a sum of squares (then the column is rebuilt from the window).
+            inv = 1.0 / nf if drift else 0.0
+            mxd = q_x * inv
+            myd = q_y * inv
+            r_xx = q_xx - q_x * mxd
+            r_yy = q_yy - q_y * myd
+            severe = (CANCEL * r_xx < q_xx) | (CANCEL * r_yy < q_yy)
+            st[_AX, j] = a_x + mxd
+            st[_AY, j] = a_y + myd
+            st[_SX, j] = 0.0 if drift else q_x
+            st[_SY, j] = 0.0 if drift else q_y
+            st[_SXX, j] = r_xx
+            st[_SYY, j] = r_yy
+            st[_SXY, j] = q_xy - q_x * myd
+            st[_DIRTY, j] = _b(cancel | (drift & severe))
         for j in range(N):  # run / latest-finite tracking (a separate loop keeps both vectorizable)
             vy = y[t, j]
             vx = x[xt, j]

@@ -1,0 +1,150 @@
+"""From daily weights to the daily series of a book (simulation.md step 8 and "PnL and metrics").
+
+Why these kernels look the way they do: they run once per simulated alpha over the whole (T, N) book, so
+they are as hot as the operators. Each day is a few passes over one row (in L1/L2) whose sums the
+compiler may reassociate (`FAST_MATH`: SIMD partial sums; never `nnan`/`ninf`, so the NaN tests stay)
+and whose max |w| is an integer max over the IEEE bits (order-preserving for |w|; vectorizes, unlike a
+float max). Sums therefore differ from a serial column-order loop in the last bits only.
+
+Shapes and NaN policy: `weights` (T, N) float64, 0.0 = no position, never NaN; `returns` (T, N) float64,
+NaN = missing (contributes 0); `sub` bool (T, N). A book whose PnL row p holds the weights built on row
+p - lag: positions before row `lag` are zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Reassociation (vectorized sums), FMA contraction, reciprocal division, no signed zeros. Not nnan/ninf.
+FAST_MATH = {"reassoc", "contract", "arcp", "nsz"}
+_ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+def _book_row(
+    w: np.ndarray, w_prev: np.ndarray, r: np.ndarray, scale: float
+) -> tuple[float, float, float, float, np.int64]:
+    """One PnL day: (Σ pos·r, Σ |pos - pos_prev|, longs, shorts, bits of max |w|) with pos = w · scale."""
+    wi = w.view(np.int64)
+    p_sum = 0.0
+    tr = 0.0
+    lc = 0
+    sc = 0
+    mx = np.int64(0)
+    for j in range(w.shape[0]):
+        wj = w[j]
+        rj = r[j]
+        p_sum += wj * rj if rj == rj else 0.0
+        tr += abs(wj - w_prev[j])
+        lc += wj > 0.0
+        sc += wj < 0.0
+        mx = max(mx, wi[j] & _ABS_BITS)
+    return p_sum * scale, tr * scale, float(lc), float(sc), mx
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float) -> float:
+    """One day of the sub-universe book (brain.md §4.3): the weights of names in `sub` holding a
+    position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL."""
+    n = w.shape[0]
+    total = 0.0
+    count = 0
+    for j in range(n):
+        wj = w[j]
+        m = sub[j] & (wj != 0.0)
+        total += wj if m else 0.0
+        count += m
+    if count == 0:
+        return 0.0
+    mean = total / count
+    gross = 0.0
+    acc = 0.0
+    for j in range(n):
+        wj = w[j]
+        rj = r[j]
+        m = sub[j] & (wj != 0.0)
+        d = wj - mean if m else 0.0
+        gross += abs(d)
+        acc += d * rj if rj == rj else 0.0
+    if not (gross > 0.0):
+        return 0.0
+    return acc * (scale / gross)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+def book_series(
+    weights: np.ndarray, lag: int, scale: float, returns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Daily series of a book whose PnL row p holds positions weights[p - lag] · scale (0 before row lag).
+
+    pnl[p] = Σ pos·r[p] (a missing return contributes 0); traded[p] = Σ |pos[p] - pos[p-1]| (from zero
+    on the first row); long/short counts use the sign of the position (P20); max_abs[p] = max |pos[p]| /
+    scale. One pass, no (T, N) temporaries.
+    """
+    T, N = returns.shape
+    pnl = np.zeros(T)
+    traded = np.zeros(T)
+    longs = np.zeros(T)
+    shorts = np.zeros(T)
+    max_abs = np.zeros(T)
+    max_bits = max_abs.view(np.int64)  # max |w| arrives as its IEEE bits
+    zero = np.zeros(N)
+    for p in range(max(lag, 0), T):
+        b = p - lag
+        prev = weights[b - 1] if b > 0 else zero
+        pnl[p], traded[p], longs[p], shorts[p], max_bits[p] = _book_row(weights[b], prev, returns[p], scale)
+    return pnl, traded, longs, shorts, max_abs
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """brain.md §4.3: each day's weights restricted to the sub-universe (names holding a position),
+    market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
+    T = returns.shape[0]
+    pnl = np.zeros(T)
+    for p in range(max(lag, 0), T):
+        b = p - lag
+        pnl[p] = _sub_row(weights[b], sub[b], returns[p], scale)
+    return pnl
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+def book_and_sub_series(
+    weights: np.ndarray, lag: int, scale: float, returns: np.ndarray, sub: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`book_series` and `sub_universe_pnl` in one sweep over the days (each day's rows are read from
+    memory once and reused from cache); the same numbers as the two kernels, bit for bit."""
+    T, N = returns.shape
+    pnl = np.zeros(T)
+    traded = np.zeros(T)
+    longs = np.zeros(T)
+    shorts = np.zeros(T)
+    max_abs = np.zeros(T)
+    max_bits = max_abs.view(np.int64)  # max |w| arrives as its IEEE bits
+    sub_pnl = np.zeros(T)
+    zero = np.zeros(N)
+    for p in range(max(lag, 0), T):
+        b = p - lag
+        w = weights[b]
+        r = returns[p]
+        prev = weights[b - 1] if b > 0 else zero
+        pnl[p], traded[p], longs[p], shorts[p], max_bits[p] = _book_row(w, prev, r, scale)
+        sub_pnl[p] = _sub_row(w, sub[b], r, scale)
+    return pnl, traded, longs, shorts, max_abs, sub_pnl
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Step 8: cap each day's position change at `limit` dollars (NaN limit = the name cannot trade)."""
+    T, N = target.shape
+    out = np.empty((T, N))
+    prev = np.zeros(N)
+    for t in range(T):
+        for j in range(N):
+            lim = limit[t, j]
+            want = target[t, j] - prev[j]
+            want = min(max(want, -lim), lim) if lim == lim else 0.0
+            prev[j] = prev[j] + want
+            out[t, j] = prev[j]
+    return out
