@@ -16,8 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Reassociation (vectorized sums), FMA contraction, reciprocal division, no signed zeros. Not nnan/ninf.
-FAST_MATH = {"reassoc", "contract", "arcp", "nsz"}
+# No fastmath flags: with reassociation LLVM picks the SIMD grouping of a sum per compiled specialization
+# (e.g. a read-only memory-mapped input vs a fresh array), so the same book could differ in its last
+# bits between two processes, which breaks resume == uninterrupted run. Kept as one switch.
+FAST_MATH: set[str] = set()
 _ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
