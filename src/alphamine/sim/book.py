@@ -1,10 +1,10 @@
 """From daily weights to the daily series of a book (simulation.md step 8 and "PnL and metrics").
 
 Why these kernels look the way they do: they run once per simulated alpha over the whole (T, N) book, so
-they are as hot as the operators. Each day is a few passes over one row (in L1/L2) whose sums the
-compiler may reassociate (`FAST_MATH`: SIMD partial sums; never `nnan`/`ninf`, so the NaN tests stay)
-and whose max |w| is an integer max over the IEEE bits (order-preserving for |w|; vectorizes, unlike a
-float max). Sums therefore differ from a serial column-order loop in the last bits only.
+they are as hot as the operators. Each day is a few passes over one row (in L1/L2). Sums run in column
+order, never reassociated (no fastmath: LLVM would pick the SIMD grouping per compiled specialization, so
+a resumed run could differ from an uninterrupted one in the last bits); max |w| is an integer max over
+the IEEE bits (order-preserving for |w|, exact, and it vectorizes).
 
 Shapes and NaN policy: `weights` (T, N) float64, 0.0 = no position, never NaN; `returns` (T, N) float64,
 NaN = missing (contributes 0); `sub` bool (T, N). A book whose PnL row p holds the weights built on row
@@ -16,14 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# No fastmath flags: with reassociation LLVM picks the SIMD grouping of a sum per compiled specialization
-# (e.g. a read-only memory-mapped input vs a fresh array), so the same book could differ in its last
-# bits between two processes, which breaks resume == uninterrupted run. Kept as one switch.
-FAST_MATH: set[str] = set()
 _ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _book_row(
     w: np.ndarray, w_prev: np.ndarray, r: np.ndarray, scale: float
 ) -> tuple[float, float, float, float, np.int64]:
@@ -45,7 +41,7 @@ def _book_row(
     return p_sum * scale, tr * scale, float(lc), float(sc), mx
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float) -> float:
     """One day of the sub-universe book (brain.md §4.3): the weights of names in `sub` holding a
     position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL."""
@@ -74,7 +70,7 @@ def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float) -> flo
     return acc * (scale / gross)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def book_series(
     weights: np.ndarray, lag: int, scale: float, returns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -99,7 +95,7 @@ def book_series(
     return pnl, traded, longs, shorts, max_abs
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """brain.md §4.3: each day's weights restricted to the sub-universe (names holding a position),
     market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
@@ -111,7 +107,7 @@ def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarra
     return pnl
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def book_and_sub_series(
     weights: np.ndarray, lag: int, scale: float, returns: np.ndarray, sub: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -136,7 +132,7 @@ def book_and_sub_series(
     return pnl, traded, longs, shorts, max_abs, sub_pnl
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def apply_max_trade(target: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Step 8: cap each day's position change at `limit` dollars (NaN limit = the name cannot trade)."""
     T, N = target.shape

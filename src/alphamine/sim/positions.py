@@ -2,8 +2,8 @@
 
 Why fused numba kernels: the settings pipeline runs once per simulated alpha, so it is as hot as the
 operators. Each day's row is masked, neutralized, scaled and truncated in one pass over preallocated
-scratch buffers instead of a chain of (T, N) temporaries. Σ|row| and max|row| are reassociated SIMD
-reductions (`book.FAST_MATH`), so they may differ from a serial loop in the last bits.
+scratch buffers instead of a chain of (T, N) temporaries. Sums run in column order (never reassociated,
+so results do not depend on how a kernel was specialized); max|row| is an integer max over IEEE bits.
 
 Shapes and NaN policy: `alpha` (T, N) float64 with NaN = no opinion; `universe` bool (T, N);
 `codes` int32 (T, N), negative = no group (such names get no position when neutralizing);
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from alphamine.sim.book import _ABS_BITS, FAST_MATH
+from alphamine.sim.book import _ABS_BITS
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -160,7 +160,7 @@ def build_weights(
     return _build_weights_groups(alpha, universe, codes, neutralize, truncation, max_rounds, tolerance, zero_tolerance)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _demean_groups(row: np.ndarray, mf: np.ndarray, cidx: np.ndarray, n_codes: int,
                    sums: np.ndarray, counts: np.ndarray) -> float:
     """In place: subtract each group's mean over the members (non-members hold 0 and stay 0); returns
@@ -197,32 +197,26 @@ def _demean_groups(row: np.ndarray, mf: np.ndarray, cidx: np.ndarray, n_codes: i
     return gross
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _abs_sum(row: np.ndarray) -> float:
-    """Σ|row|, reassociated into SIMD partial sums."""
+    """Σ|row| in column order."""
     s = 0.0
     for j in range(row.shape[0]):
         s += abs(row[j])
     return s
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST_MATH)
-def _scale_row(row: np.ndarray, gross: float) -> float:
-    """row /= gross (non-members hold 0 and stay 0); returns max |row| (an integer max over the IEEE
-    bits, which order like the values for |x| and vectorizes, unlike a float max)."""
-    inv = 1.0 / gross
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scale_row(row: np.ndarray, gross: float) -> np.int64:
+    """row /= gross (non-members hold 0 and stay 0); returns the IEEE bits of max |row|: for values >= 0
+    the bits order like the values, and an integer max vectorizes where a float max does not."""
     bits = row.view(np.int64)
     mx = np.int64(0)
     for j in range(row.shape[0]):
-        row[j] = row[j] * inv
+        row[j] = row[j] / gross
     for j in range(row.shape[0]):
         mx = max(mx, bits[j] & _ABS_BITS)
-    return _bits_to_float(mx)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _bits_to_float(bits: np.int64) -> float:
-    return np.array([bits]).view(np.float64)[0]
+    return mx
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -248,7 +242,7 @@ def _build_weights_groups(
     n_cap = 64
     sums = np.empty(n_cap)
     counts = np.empty(n_cap)
-    cap = truncation * (1.0 + tolerance)
+    cap_bits = np.array([truncation * (1.0 + tolerance)]).view(np.int64)[0]  # compared as IEEE bits
     for t in range(T):
         row = out[t]
         before = 0.0
@@ -285,7 +279,7 @@ def _build_weights_groups(
         if truncation > 0.0:
             r = 0
             while r < max_rounds:
-                if biggest <= cap:
+                if biggest <= cap_bits:
                     break
                 for j in range(N):
                     row[j] = min(max(row[j], -truncation), truncation)
