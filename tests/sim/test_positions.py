@@ -13,6 +13,8 @@ from tests.sim.reference import ref_book, ref_decay, ref_weights
 
 
 def _market(seed: int, T: int = 30, N: int = 14) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    # N = 14 stays inside one block of lane sums (sim.lanes.LANES = 64); N = 201 crosses three blocks
+    # and a tail
     rng = np.random.default_rng(seed)
     A = np.round(rng.standard_normal((T, N)), 1)  # ties
     A[rng.random((T, N)) < 0.15] = np.nan
@@ -40,16 +42,26 @@ def test_decay_matches_reference(n: int) -> None:
 @pytest.mark.parametrize("neutralize", [False, True])
 @pytest.mark.parametrize("truncation", [0.0, 0.1, 0.2])
 @pytest.mark.parametrize("n_styles", [0, 2])
-def test_weights_match_reference(seed: int, neutralize: bool, truncation: float, n_styles: int) -> None:
-    A, U, codes, _ = _market(seed)
+@pytest.mark.parametrize("N", [14, 201])
+def test_weights_match_reference(seed: int, neutralize: bool, truncation: float, n_styles: int, N: int) -> None:
+    A, U, codes, _ = _market(seed, N=N)
     if not neutralize:
         codes = np.zeros_like(codes)
-    T, N = A.shape
+    T = A.shape[0]
     styles = np.random.default_rng(seed + 50).standard_normal((T, N, n_styles))
     got, rounds = build_weights(A, U, codes, styles, neutralize, truncation, 20, 1e-9, 1e-9)
     want = ref_weights(A, U, codes, neutralize, truncation, styles if n_styles else None)
     np.testing.assert_allclose(got, want, atol=1e-12)
     assert rounds.max() <= 20
+
+
+def test_weights_match_reference_with_more_groups_than_the_first_guess() -> None:
+    # the group sums start sized for 64 codes and grow; codes here reach 150, some of them empty
+    A, U, _, _ = _market(6, N=201)
+    codes = np.random.default_rng(6).integers(0, 151, A.shape).astype(np.int32)
+    codes[:, :20] = -1
+    got, _ = build_weights(A, U, codes, np.zeros((*A.shape, 0)), True, 0.05, 20, 1e-9, 1e-9)
+    np.testing.assert_allclose(got, ref_weights(A, U, codes, True, 0.05, None), atol=1e-12)
 
 
 def test_one_member_group_gets_zero_and_unlabelled_names_get_nothing() -> None:
@@ -81,8 +93,9 @@ def test_truncation_cap_and_group_neutrality(seed: int, cap: float) -> None:
 
 
 @pytest.mark.parametrize("delay", [0, 1])
-def test_daily_book_matches_reference(delay: int) -> None:
-    A, U, codes, r = _market(3)
+@pytest.mark.parametrize("N", [14, 201])
+def test_daily_book_matches_reference(delay: int, N: int) -> None:
+    A, U, codes, r = _market(3, N=N)
     W, _ = build_weights(A, U, codes, np.zeros((*A.shape, 0)), True, 0.0, 20, 1e-9, 1e-9)
     ref = ref_book(W, r, delay)
     pnl, traded, longs, shorts, max_abs = book_series(W, 1 - delay, 2e7, r)
@@ -109,8 +122,9 @@ def test_max_trade_caps_every_change() -> None:
     np.testing.assert_allclose(apply_max_trade(target, np.full_like(target, 1e12)), target)
 
 
-def test_sub_universe_pnl_matches_reference() -> None:
-    A, U, codes, r = _market(5)
+@pytest.mark.parametrize("N", [14, 201])
+def test_sub_universe_pnl_matches_reference(N: int) -> None:
+    A, U, codes, r = _market(5, N=N)
     W, _ = build_weights(A, U, codes, np.zeros((*A.shape, 0)), True, 0.0, 20, 1e-9, 1e-9)
     sub = np.random.default_rng(9).random(A.shape) < 0.5
     want = np.zeros(A.shape[0])
@@ -127,11 +141,11 @@ def test_sub_universe_pnl_matches_reference() -> None:
 
 @pytest.mark.parametrize("lag", [0, 1, 2])
 @pytest.mark.parametrize("T", [1, 2, 3, 12])
-def test_book_and_sub_series_is_bit_identical_to_the_separate_kernels(lag: int, T: int) -> None:
+@pytest.mark.parametrize("N", [37, 150])
+def test_book_and_sub_series_is_bit_identical_to_the_separate_kernels(lag: int, T: int, N: int) -> None:
     # the fused kernel is software-pipelined over days: check it against book_series + sub_universe_pnl
     # bit for bit, with an empty day, a constant day (sub gross 0), an empty sub day and missing returns
     rng = np.random.default_rng(T * 10 + lag)
-    N = 37
     W = rng.standard_normal((T, N))
     W[rng.random((T, N)) < 0.3] = 0.0
     W[T // 2] = 0.0

@@ -1,10 +1,10 @@
 """From daily weights to the daily series of a book (simulation.md step 8 and "PnL and metrics").
 
 Why these kernels look the way they do: they run once per simulated alpha over the whole (T, N) book, so
-they are as hot as the operators. Each day is a few passes over one row (in L1/L2). Sums run in column
-order, never reassociated (no fastmath: LLVM would pick the SIMD grouping per compiled specialization, so
-a resumed run could differ from an uninterrupted one in the last bits); max |w| is an integer max over
-the IEEE bits (order-preserving for |w|, exact, and it vectorizes).
+they are as hot as the operators. Each day is a few passes over one row (in L1/L2). Float sums are lane
+sums (`sim.lanes`: vectorized and reproducible bit for bit, never reassociated by the compiler); counts
+and max |w| (an integer max over the IEEE bits) are integer reductions in a pass of their own, which
+vectorizes.
 
 Shapes and NaN policy: `weights` (T, N) float64, 0.0 = no position, never NaN; `returns` (T, N) float64,
 NaN = missing (contributes 0); `sub` bool (T, N). A book whose PnL row p holds the weights built on row
@@ -16,58 +16,89 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
+from alphamine.sim.lanes import LANES, abs_max_bits, fold
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _book_block(w: np.ndarray, w_prev: np.ndarray, r: np.ndarray, base: int, n: int, acc: np.ndarray) -> None:
+    pnl = acc[0]
+    traded = acc[1]
+    for i in range(n):
+        j = base + i
+        wj = w[j]
+        rj = r[j]
+        pnl[i] += wj * rj if rj == rj else 0.0
+        traded[i] += abs(wj - w_prev[j])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _book_row(
-    w: np.ndarray, w_prev: np.ndarray, r: np.ndarray, scale: float
+    w: np.ndarray, w_prev: np.ndarray, r: np.ndarray, scale: float, acc: np.ndarray
 ) -> tuple[float, float, float, float, np.int64]:
-    """One PnL day: (Σ pos·r, Σ |pos - pos_prev|, longs, shorts, bits of max |w|) with pos = w · scale."""
-    wi = w.view(np.int64)
-    p_sum = 0.0
-    tr = 0.0
+    """One PnL day: (Σ pos·r, Σ |pos - pos_prev|, longs, shorts, bits of max |w|) with pos = w · scale.
+    `acc` is (2, LANES) scratch."""
+    n = w.shape[0]
+    acc[:] = 0.0
+    full = n - n % LANES
+    for base in range(0, full, LANES):
+        _book_block(w, w_prev, r, base, LANES, acc)
+    _book_block(w, w_prev, r, full, n - full, acc)
     lc = 0
     sc = 0
-    mx = np.int64(0)
-    for j in range(w.shape[0]):
+    for j in range(n):
         wj = w[j]
-        rj = r[j]
-        p_sum += wj * rj if rj == rj else 0.0
-        tr += abs(wj - w_prev[j])
         lc += wj > 0.0
         sc += wj < 0.0
-        mx = max(mx, wi[j] & _ABS_BITS)
-    return p_sum * scale, tr * scale, float(lc), float(sc), mx
+    return fold(acc[0]) * scale, fold(acc[1]) * scale, float(lc), float(sc), abs_max_bits(w)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _sub_total_block(w: np.ndarray, sub: np.ndarray, base: int, n: int, total: np.ndarray) -> None:
+    for i in range(n):
+        j = base + i
+        total[i] += w[j] if sub[j] else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _sub_pnl_block(
+    w: np.ndarray, sub: np.ndarray, r: np.ndarray, mean: float, base: int, n: int, acc: np.ndarray
+) -> None:
+    gross = acc[0]
+    pnl = acc[1]
+    for i in range(n):
+        j = base + i
+        wj = w[j]
+        rj = r[j]
+        d = wj - mean if (sub[j] & (wj != 0.0)) else 0.0
+        gross[i] += abs(d)
+        pnl[i] += d * rj if rj == rj else 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float) -> float:
+def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float, acc: np.ndarray) -> float:
     """One day of the sub-universe book (brain.md §4.3): the weights of names in `sub` holding a
-    position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL."""
+    position, market-neutralized over them, re-scaled to Σ|w| = 1 (× scale); its PnL. `acc` is
+    (2, LANES) scratch."""
     n = w.shape[0]
-    total = 0.0
     count = 0
     for j in range(n):
-        wj = w[j]
-        m = sub[j] & (wj != 0.0)
-        total += wj if m else 0.0
-        count += m
+        count += sub[j] & (w[j] != 0.0)
     if count == 0:
         return 0.0
-    mean = total / count
-    gross = 0.0
-    acc = 0.0
-    for j in range(n):
-        wj = w[j]
-        rj = r[j]
-        m = sub[j] & (wj != 0.0)
-        d = wj - mean if m else 0.0
-        gross += abs(d)
-        acc += d * rj if rj == rj else 0.0
+    full = n - n % LANES
+    acc[:] = 0.0
+    for base in range(0, full, LANES):  # names without a position add 0
+        _sub_total_block(w, sub, base, LANES, acc[0])
+    _sub_total_block(w, sub, full, n - full, acc[0])
+    mean = fold(acc[0]) / count
+    acc[:] = 0.0
+    for base in range(0, full, LANES):
+        _sub_pnl_block(w, sub, r, mean, base, LANES, acc)
+    _sub_pnl_block(w, sub, r, mean, full, n - full, acc)
+    gross = fold(acc[0])
     if not (gross > 0.0):
         return 0.0
-    return acc * (scale / gross)
+    return fold(acc[1]) * (scale / gross)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -88,10 +119,11 @@ def book_series(
     max_abs = np.zeros(T)
     max_bits = max_abs.view(np.int64)  # max |w| arrives as its IEEE bits
     zero = np.zeros(N)
+    acc = np.empty((2, LANES))
     for p in range(max(lag, 0), T):
         b = p - lag
         prev = weights[b - 1] if b > 0 else zero
-        pnl[p], traded[p], longs[p], shorts[p], max_bits[p] = _book_row(weights[b], prev, returns[p], scale)
+        pnl[p], traded[p], longs[p], shorts[p], max_bits[p] = _book_row(weights[b], prev, returns[p], scale, acc)
     return pnl, traded, longs, shorts, max_abs
 
 
@@ -101,9 +133,10 @@ def sub_universe_pnl(weights: np.ndarray, lag: int, scale: float, sub: np.ndarra
     market-neutralized over them and re-scaled to Σ|w| = 1 (× `scale`); the daily PnL of that book."""
     T = returns.shape[0]
     pnl = np.zeros(T)
+    acc = np.empty((2, LANES))
     for p in range(max(lag, 0), T):
         b = p - lag
-        pnl[p] = _sub_row(weights[b], sub[b], returns[p], scale)
+        pnl[p] = _sub_row(weights[b], sub[b], returns[p], scale, acc)
     return pnl
 
 
@@ -122,13 +155,14 @@ def book_and_sub_series(
     max_bits = max_abs.view(np.int64)  # max |w| arrives as its IEEE bits
     sub_pnl = np.zeros(T)
     zero = np.zeros(N)
+    acc = np.empty((2, LANES))
     for p in range(max(lag, 0), T):
         b = p - lag
         w = weights[b]
         r = returns[p]
         prev = weights[b - 1] if b > 0 else zero
-        pnl[p], traded[p], longs[p], shorts[p], max_bits[p] = _book_row(w, prev, r, scale)
-        sub_pnl[p] = _sub_row(w, sub[b], r, scale)
+        pnl[p], traded[p], longs[p], shorts[p], max_bits[p] = _book_row(w, prev, r, scale, acc)
+        sub_pnl[p] = _sub_row(w, sub[b], r, scale, acc)
     return pnl, traded, longs, shorts, max_abs, sub_pnl
 
 

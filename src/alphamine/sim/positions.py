@@ -2,8 +2,9 @@
 
 Why fused numba kernels: the settings pipeline runs once per simulated alpha, so it is as hot as the
 operators. Each day's row is masked, neutralized, scaled and truncated in one pass over preallocated
-scratch buffers instead of a chain of (T, N) temporaries. Sums run in column order (never reassociated,
-so results do not depend on how a kernel was specialized); max|row| is an integer max over IEEE bits.
+scratch buffers instead of a chain of (T, N) temporaries. Float sums over a row are lane sums
+(`sim.lanes`: vectorized, yet fixed by the source, so results do not depend on how a kernel was
+specialized); max|row| is an integer max over IEEE bits.
 
 Shapes and NaN policy: `alpha` (T, N) float64 with NaN = no opinion; `universe` bool (T, N);
 `codes` int32 (T, N), negative = no group (such names get no position when neutralizing);
@@ -16,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from alphamine.sim.book import _ABS_BITS
+from alphamine.sim.lanes import LANES, abs_max_bits, abs_sum, fold
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -160,63 +161,108 @@ def build_weights(
     return _build_weights_groups(alpha, universe, codes, neutralize, truncation, max_rounds, tolerance, zero_tolerance)
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _sum_block(row: np.ndarray, base: int, n: int, lanes: np.ndarray) -> None:
+    for i in range(n):
+        lanes[i] += row[base + i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _center_block(row: np.ndarray, mf: np.ndarray, mean: float, base: int, n: int, lanes: np.ndarray) -> None:
+    for i in range(n):
+        j = base + i
+        v = row[j] - mean * mf[j]
+        row[j] = v
+        lanes[i] += abs(v)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _center_groups_block(
+    row: np.ndarray, mf: np.ndarray, cidx: np.ndarray, means: np.ndarray, base: int, n: int, lanes: np.ndarray
+) -> None:
+    for i in range(n):
+        j = base + i
+        v = row[j] - means[cidx[j]] * mf[j]
+        row[j] = v
+        lanes[i] += abs(v)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _demean_groups(row: np.ndarray, mf: np.ndarray, cidx: np.ndarray, n_codes: int,
-                   sums: np.ndarray, counts: np.ndarray) -> float:
+def _demean_groups(row: np.ndarray, mf: np.ndarray, n_members: int, cidx: np.ndarray, n_codes: int,
+                   sums: np.ndarray, counts: np.ndarray, lanes: np.ndarray) -> float:
     """In place: subtract each group's mean over the members (non-members hold 0 and stay 0); returns
-    Σ|row|. `mf` is membership as 0.0/1.0 (arithmetic instead of selects: a bool feeding a select or a
-    scatter compiles to a mispredicted branch); non-members sit in group 0 and add 0.0 to it."""
-    N = row.shape[0]
-    if n_codes == 1:  # MARKET (or one group): vectorized sums in registers instead of a scatter
-        s0 = 0.0
-        n0 = 0.0
-        for j in range(N):
-            s0 += row[j]
-            n0 += mf[j]
-        mean = s0 / n0
-        gross = 0.0
-        for j in range(N):
-            v = row[j] - mean * mf[j]
-            row[j] = v
-            gross += abs(v)
-        return gross
+    Σ|row| (a lane sum). `mf` is membership as 0.0/1.0 (arithmetic instead of selects: a bool feeding a
+    select or a scatter compiles to a mispredicted branch); non-members sit in group 0 and add 0.0 to it.
+    `lanes` is float64 scratch of length LANES."""
+    n = row.shape[0]
+    full = n - n % LANES
+    if n_codes == 1:  # MARKET (or one group): a lane sum instead of a scatter
+        lanes[:] = 0.0
+        for base in range(0, full, LANES):
+            _sum_block(row, base, LANES, lanes)
+        _sum_block(row, full, n - full, lanes)
+        mean = fold(lanes) / n_members
+        lanes[:] = 0.0
+        for base in range(0, full, LANES):
+            _center_block(row, mf, mean, base, LANES, lanes)
+        _center_block(row, mf, mean, full, n - full, lanes)
+        return fold(lanes)
     for c in range(n_codes):
         sums[c] = 0.0
         counts[c] = 0.0
-    for j in range(N):  # the scatter: one serial pass in column order
+    for j in range(n):  # the scatter: one serial pass in column order
         c = cidx[j]
         sums[c] += row[j]
         counts[c] += mf[j]
     for c in range(n_codes):  # a group without members has mean 0 (only non-members point at it)
         sums[c] = sums[c] / counts[c] if counts[c] > 0.0 else 0.0
-    gross = 0.0
-    for j in range(N):
-        v = row[j] - sums[cidx[j]] * mf[j]
-        row[j] = v
-        gross += abs(v)
-    return gross
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _abs_sum(row: np.ndarray) -> float:
-    """Σ|row| in column order."""
-    s = 0.0
-    for j in range(row.shape[0]):
-        s += abs(row[j])
-    return s
+    lanes[:] = 0.0
+    for base in range(0, full, LANES):
+        _center_groups_block(row, mf, cidx, sums, base, LANES, lanes)
+    _center_groups_block(row, mf, cidx, sums, full, n - full, lanes)
+    return fold(lanes)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _scale_row(row: np.ndarray, gross: float) -> np.int64:
-    """row /= gross (non-members hold 0 and stay 0); returns the IEEE bits of max |row|: for values >= 0
-    the bits order like the values, and an integer max vectorizes where a float max does not."""
-    bits = row.view(np.int64)
-    mx = np.int64(0)
+    """row /= gross (non-members hold 0 and stay 0); returns the IEEE bits of max |row|."""
     for j in range(row.shape[0]):
         row[j] = row[j] / gross
-    for j in range(row.shape[0]):
-        mx = max(mx, bits[j] & _ABS_BITS)
-    return mx
+    return abs_max_bits(row)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _mask_block(
+    alpha: np.ndarray,
+    universe: np.ndarray,
+    codes: np.ndarray,
+    neutralize: bool,
+    row: np.ndarray,
+    mf: np.ndarray,
+    cidx: np.ndarray,
+    base: int,
+    n: int,
+    lanes: np.ndarray,
+) -> tuple[int, int]:
+    """One block of a day's masking: row = alpha on members (else 0), mf = membership as 0.0/1.0, cidx =
+    the member's group (else 0); lanes += |row|; returns (members, largest code). Selects only (no
+    branches), so the block vectorizes."""
+    members = 0
+    max_code = 0
+    for i in range(n):
+        j = base + i
+        a = alpha[j]
+        c = codes[j]
+        m = universe[j] & (a - a == 0.0) & ((c >= 0) | (not neutralize))
+        v = a if m else 0.0
+        k = c if (m and neutralize) else 0
+        row[j] = v
+        mf[j] = 1.0 if m else 0.0
+        cidx[j] = k
+        lanes[i] += abs(v)
+        members += m
+        max_code = max(max_code, k)
+    return members, max_code
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -242,25 +288,22 @@ def _build_weights_groups(
     n_cap = 64
     sums = np.empty(n_cap)
     counts = np.empty(n_cap)
+    lanes = np.empty(LANES)
+    full = N - N % LANES
     cap_bits = np.array([truncation * (1.0 + tolerance)]).view(np.int64)[0]  # compared as IEEE bits
     for t in range(T):
         row = out[t]
-        before = 0.0
         n_members = 0
         max_code = 0
-        # Two loops: the masking (vectorizable selects) apart from the reductions (a select feeding a
-        # reduction is compiled to an unpredictable branch).
-        for j in range(N):
-            a = alpha[t, j]
-            c = codes[t, j]
-            m = universe[t, j] & (a - a == 0.0) & ((c >= 0) | (not neutralize))
-            mf[j] = 1.0 if m else 0.0
-            row[j] = a if m else 0.0
-            cidx[j] = c if (m and neutralize) else 0
-        for j in range(N):  # integer reductions: vectorized
-            n_members += mf[j] != 0.0
-            max_code = max(max_code, cidx[j])
-        before = _abs_sum(row)
+        lanes[:] = 0.0
+        for base in range(0, full, LANES):
+            cnt, top = _mask_block(alpha[t], universe[t], codes[t], neutralize, row, mf, cidx, base, LANES, lanes)
+            n_members += cnt
+            max_code = max(max_code, top)
+        cnt, top = _mask_block(alpha[t], universe[t], codes[t], neutralize, row, mf, cidx, full, N - full, lanes)
+        n_members += cnt
+        max_code = max(max_code, top)
+        before = fold(lanes)
         if n_members == 0:
             continue  # the row already holds zeros
         n_codes = max_code + 1
@@ -268,10 +311,7 @@ def _build_weights_groups(
             n_cap = max(n_codes, 2 * n_cap)
             sums = np.empty(n_cap)
             counts = np.empty(n_cap)
-        if neutralize:
-            gross = _demean_groups(row, mf, cidx, n_codes, sums, counts)
-        else:
-            gross = _abs_sum(row)  # serial: it sets the scale
+        gross = _demean_groups(row, mf, n_members, cidx, n_codes, sums, counts, lanes) if neutralize else before
         if not (gross > zero_tolerance * before) or not np.isfinite(gross):
             row[:] = 0.0
             continue
@@ -283,11 +323,8 @@ def _build_weights_groups(
                     break
                 for j in range(N):
                     row[j] = min(max(row[j], -truncation), truncation)
-                before = _abs_sum(row)
-                if neutralize:
-                    gross = _demean_groups(row, mf, cidx, n_codes, sums, counts)
-                else:
-                    gross = _abs_sum(row)  # serial: it sets the scale
+                before = abs_sum(row, lanes)
+                gross = _demean_groups(row, mf, n_members, cidx, n_codes, sums, counts, lanes) if neutralize else before
                 r += 1
                 if not (gross > zero_tolerance * before):
                     row[:] = 0.0
