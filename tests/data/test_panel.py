@@ -70,6 +70,17 @@ def test_any_change_changes_the_fingerprint(change) -> None:  # type: ignore[no-
     assert change(p).fingerprint() != p.fingerprint()
 
 
+def test_universe_key_is_a_memoized_content_hash() -> None:
+    a, b = build(), build()
+    key = a.universe_key("TOP3")
+    assert key == a.universe_key("TOP3") == b.universe_key("TOP3")  # same content, other panel
+    assert len(key) == 16
+    other = a.with_fields(universes={"TOP3": ~a.universe("TOP3")})
+    assert other.universe_key("TOP3") != key
+    with pytest.raises(KeyError, match="no universe"):
+        a.universe_key("TOP9")
+
+
 def test_catalogue_only_changes_keep_the_fingerprint() -> None:
     p = build()
     info = FieldInfo("close", FieldType.MATRIX, description="new words")

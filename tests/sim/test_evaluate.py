@@ -60,6 +60,21 @@ def test_pasteurization_sets_inputs_outside_universe_to_nan(panel: Panel) -> Non
     assert np.isnan(g[:, 7]).all()
 
 
+def test_a_panel_universe_and_an_equal_copy_share_cache_entries(panel: Panel) -> None:
+    # the panel's own mask takes its memoized key; any other mask is hashed: equal content, one frame
+    u = panel.universe("U")
+    cache = SubexpressionCache(1 << 26)
+    first = Evaluator(panel, universe=u, cache=cache)
+    first.evaluate("rank(close)")
+    n = len(cache)
+    again = Evaluator(panel, universe=u.copy(), cache=cache)
+    assert again._frame == first._frame
+    again.evaluate("rank(close)")
+    assert len(cache) == n  # served from the cache
+    other = Evaluator(panel, universe=~u, cache=cache)
+    assert other._frame != first._frame
+
+
 def test_group_results_are_float_codes(panel: Panel) -> None:
     got = evaluate("densify(sector)", panel)
     assert got.dtype == np.float64

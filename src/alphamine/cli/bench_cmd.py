@@ -16,7 +16,7 @@ def bench(
     sizes: Annotated[str, typer.Option(help="Comma-separated panel sizes: S (500x1260), L (3000x2520).")] = "S,L",
     workers: Annotated[int | None, typer.Option(help="Workers for the all-cores run (default: all cores).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic panels.")] = 0,
-    repeats: Annotated[int, typer.Option(help="Steady one-core passes; the fastest is reported.")] = 3,
+    repeats: Annotated[int, typer.Option(help="Steady one-core passes; the fastest is reported.")] = 5,
     retain_memory: Annotated[
         bool,
         typer.Option(

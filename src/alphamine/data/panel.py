@@ -49,6 +49,7 @@ class Panel:
     __slots__ = (
         "_catalogue",
         "_fingerprint",
+        "_universe_keys",
         "dates",
         "group_labels",
         "groups",
@@ -121,6 +122,7 @@ class Panel:
         )
         self.name = name
         self._fingerprint: str | None = None
+        self._universe_keys: dict[str, str] = {}
         self._catalogue: Mapping[str, FieldInfo] = MappingProxyType(
             self._build_catalogue(catalogue or {}, trust=trust_catalogue)
         )
@@ -281,6 +283,15 @@ class Panel:
                 h.update("\x1f".join(self.group_labels[k]).encode())
             self._fingerprint = h.hexdigest()
         return self._fingerprint
+
+    def universe_key(self, name: str) -> str:
+        """Content hash (blake2b-64 hex of the packed bits) of universe `name`, memoized like
+        `fingerprint` (a panel's arrays are read-only views: it is immutable by contract)."""
+        key = self._universe_keys.get(name)
+        if key is None:
+            key = hashlib.blake2b(np.packbits(self.universe(name)).tobytes(), digest_size=8).hexdigest()
+            self._universe_keys[name] = key
+        return key
 
     def __repr__(self) -> str:
         span = f"{self.dates[0]}..{self.dates[-1]}" if self.n_days else "empty"
