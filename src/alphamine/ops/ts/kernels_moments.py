@@ -90,19 +90,19 @@ def _recompute(x, t, d, j, a, s1, s2, s3, s4):
 
 # rows of the per-column state array of `moments_kernel` (one (K, N) array: the compiler can prove its rows
 # disjoint, which keeps the per-row update loops vectorizable)
-_CNT, _NPI, _NNI, _A, _S1, _S2, _S3, _S4, _DIRTY, _PREV, _LROW, _RUN, _LVAL = range(13)
+_CNT, _NPI, _NNI, _A, _S1, _S2, _S3, _S4, _DIRTY = range(9)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _recompute_all(x, t, d, st, work, hi):
+def _recompute_all(x, t, d, st, work, hi, lrow, lval):
     """`_recompute` for every column at once, rows outer / columns inner (contiguous), on the state array
     of `moments_kernel`. The latest finite value of the window (the anchor of the mean pass) is the one
-    tracked there (`_LVAL`), valid when its row (`_LROW`) is inside the window."""
+    tracked in `lval`, valid when its row (`lrow`) is inside the window."""
     N = x.shape[1]
     lo = max(0, t - d + 1)
     lof = float(lo)
     for j in range(N):
-        work[0, j] = st[_LVAL, j] if st[_LROW, j] >= lof else np.nan
+        work[0, j] = lval[j] if lrow[j] >= lof else np.nan
         work[1, j] = 0.0
         work[2, j] = 0.0
     for j in range(N):
@@ -152,15 +152,21 @@ def moments_kernel(x, d, stat, k):
     hi = stat in (STAT_SKEW, STAT_KURT) or (stat == STAT_MOMENT and k >= 3)
     spread = stat not in (STAT_SUM, STAT_MEAN, STAT_AV_DIFF)
     drift = 1.0 if hi else 16.0  # largest (mean − anchor)² / variance tolerated before re-anchoring
-    st = np.zeros((13, N))
+    st = np.zeros((9, N))
+    # the run / latest-finite tracking state in arrays of its own (as rows of `st` the loop updating
+    # them ran several times slower: the compiler cannot tell its stores from its loads)
+    prev = np.empty(N)
+    lrow = np.empty(N)
+    run = np.empty(N)
+    lval = np.empty(N)
     # cnt: non-NaN values in the window (±inf included); npi/nni: +inf/−inf values; a: anchors;
     # s1..s4: power sums of deviations; prev: row of the last finite value before the current run of
     # equal values run; lrow/lval: row and value of the latest finite value
     for j in range(N):
-        st[_PREV, j] = -1e18
-        st[_LROW, j] = -1e18
-        st[_RUN, j] = np.nan
-        st[_LVAL, j] = np.nan
+        prev[j] = -1e18
+        lrow[j] = -1e18
+        run[j] = np.nan
+        lval[j] = np.nan
     a = st[_A]
     s1 = st[_S1]
     s2 = st[_S2]
@@ -247,21 +253,21 @@ def moments_kernel(x, d, stat, k):
             for j in range(N):  # run and latest-finite tracking (separate loop: vectorizable)
                 v = x[t, j]
                 vfin = v - v == 0.0
-                lr = st[_LROW, j]
-                ch = vfin & (v != st[_RUN, j])
+                lr = lrow[j]
+                ch = vfin & (v != run[j])
                 # prev <= lrow always, so max() is the select "lrow if changed"
-                st[_PREV, j] = max(st[_PREV, j], lr if ch else -1e18)
-                st[_RUN, j] = v if ch else st[_RUN, j]
-                st[_LROW, j] = tf if vfin else lr
-                st[_LVAL, j] = v if vfin else st[_LVAL, j]
+                prev[j] = max(prev[j], lr if ch else -1e18)
+                run[j] = v if ch else run[j]
+                lrow[j] = tf if vfin else lr
+                lval[j] = v if vfin else lval[j]
         else:
             for j in range(N):  # latest-finite tracking
                 v = x[t, j]
                 vfin = v - v == 0.0
-                st[_LROW, j] = tf if vfin else st[_LROW, j]
-                st[_LVAL, j] = v if vfin else st[_LVAL, j]
+                lrow[j] = tf if vfin else lrow[j]
+                lval[j] = v if vfin else lval[j]
         if t % period == period - 1:
-            _recompute_all(x, t, d, st, work, hi)
+            _recompute_all(x, t, d, st, work, hi, lrow, lval)
         else:
             for j in range(N):
                 if st[_DIRTY, j] != 0.0:
@@ -287,7 +293,7 @@ def moments_kernel(x, d, stat, k):
             for j in range(N):
                 n = st[_CNT, j]
                 nf = n - st[_NPI, j] - st[_NNI, j]
-                const = st[_PREV, j] < lo
+                const = prev[j] < lo
                 mu = st[_S1, j] / nf
                 e2 = st[_S2, j] / nf
                 m2 = 0.0 if const else max(e2 - mu * mu, 0.0)
@@ -302,7 +308,7 @@ def moments_kernel(x, d, stat, k):
             for j in range(N):
                 n = st[_CNT, j]
                 nf = n - st[_NPI, j] - st[_NNI, j]
-                const = st[_PREV, j] < lo
+                const = prev[j] < lo
                 mu = st[_S1, j] / nf
                 e2 = st[_S2, j] / nf
                 m2 = max(e2 - mu * mu, 0.0)
@@ -321,7 +327,7 @@ def moments_kernel(x, d, stat, k):
             for j in range(N):
                 n = st[_CNT, j]
                 nf = n - st[_NPI, j] - st[_NNI, j]
-                const = st[_PREV, j] < lo
+                const = prev[j] < lo
                 mu = st[_S1, j] / nf
                 e2 = st[_S2, j] / nf
                 m2 = max(e2 - mu * mu, 0.0)
