@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from alphamine.ops.ts import kernels_moments as km
+from alphamine.ops.ts import kernels_shift as ks
 from alphamine.ops.ts import kernels_window as kw
 
 
@@ -64,16 +65,12 @@ def _shifted(x: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 def ts_delay(x: Any, d: int) -> np.ndarray:
     """x[t − d], the value d rows ago; NaN for t < d (d ≥ 1). A NaN d rows ago stays NaN (no backfill)."""
-    _, past = _shifted(x, d)
-    return past
+    return ks.delay_kernel(as_panel(x), check_lookback(d))
 
 
 def ts_delta(x: Any, d: int) -> np.ndarray:
     """x[t] − x[t − d]; NaN for t < d or when either value is NaN. ±inf follow IEEE (inf − inf = NaN)."""
-    a, past = _shifted(x, d)
-    with np.errstate(invalid="ignore"):
-        np.subtract(a, past, out=past)
-    return past
+    return ks.delta_kernel(as_panel(x), check_lookback(d))
 
 
 def ts_returns(x: Any, d: int, mode: int = 1) -> np.ndarray:
