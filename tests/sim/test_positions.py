@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphamine.sim.book import apply_max_trade, book_and_sub_series, book_series, sub_universe_pnl
-from alphamine.sim.positions import build_weights, decay_alpha
+from alphamine.sim.decay import decay_alpha
+from alphamine.sim.positions import build_weights
 from tests.sim.reference import ref_book, ref_decay, ref_weights
 
 

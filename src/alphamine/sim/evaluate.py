@@ -29,8 +29,8 @@ from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.expr.checker import NAMED_CONSTANTS
 from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
+from alphamine.sim.fields import clean_copy, shift_mask_f64, shift_mask_i32
 from alphamine.sim.nan_handling import GROUP_VALUE_OPERATORS, empty_window_to_zero, group_value_to_nan_members
-from alphamine.sim.positions import clean_copy, shift_mask_f64, shift_mask_i32
 
 KERNEL_TIMINGS: dict[str, list[float]] | None = None
 """When set to a dict (the benchmark does), every kernel call appends its seconds under the operator's
@@ -137,7 +137,7 @@ class Evaluator:
     def evaluate_raw(self, expr: str | A.Program | A.Node) -> np.ndarray:
         """The value of `expr` without the final copy: the cached, READ-ONLY (T, N) float64 array, which
         may hold ±inf (step 2's ±inf -> NaN is left to the caller; `build_weights` treats ±inf as no
-        opinion and `positions.decay_finite` as absent terms). GROUP results are converted as in
+        opinion and `decay.decay_finite` as absent terms). GROUP results are converted as in
         `evaluate` (a new array). A constant expression gives a broadcast read-only view. For the
         simulation pipeline, which only reads the alpha: it saves a (T, N) copy per alpha."""
         node = self._to_node(expr)

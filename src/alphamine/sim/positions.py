@@ -1,4 +1,5 @@
-"""From alpha values to daily weights (simulation.md steps 3-7); the daily series of a book are in `book`.
+"""From alpha values to daily weights (simulation.md steps 4-7); decay (step 3) is in `decay`, the daily
+series of a book in `book`.
 
 Why fused numba kernels: the settings pipeline runs once per simulated alpha, so it is as hot as the
 operators. Each day's row is masked, neutralized, scaled and truncated in one pass over preallocated
@@ -18,52 +19,6 @@ import numpy as np
 from numba import njit
 
 from alphamine.sim.lanes import LANES, abs_max_bits, abs_sum, fold
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def decay_alpha(alpha: np.ndarray, n: int) -> np.ndarray:
-    """Setting `decay = n` (P18): A'[t] = Σ_{k<n} (n-k)·A[t-k] / Σ (n-k) over the non-NaN terms; rows
-    before the panel start are absent terms (no warm-up NaN); all terms NaN -> NaN; n <= 1: copy.
-    ±inf are values here (the evaluator has already turned them into NaN; see `decay_finite`)."""
-    return _decay(alpha, n, False)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def decay_finite(alpha: np.ndarray, n: int) -> np.ndarray:
-    """`decay_alpha(clean_copy(alpha), n)` in one pass: ±inf terms count as NaN (absent). For an alpha
-    straight from `Evaluator.evaluate_raw` (which may hold ±inf), so no cleaned copy is needed."""
-    return _decay(alpha, n, True)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _decay(alpha: np.ndarray, n: int, finite_only: bool) -> np.ndarray:
-    # Rows outer, columns inner (contiguous, vectorizable); per cell the terms are still added in the
-    # order k = 0, 1, ... so the result is bit-identical to the cell-by-cell loop.
-    T, N = alpha.shape
-    out = np.empty((T, N))
-    if n <= 1:
-        for t in range(T):
-            for j in range(N):
-                v = alpha[t, j]
-                out[t, j] = v if (not finite_only or v - v == 0.0) else np.nan
-        return out
-    num = np.empty(N)
-    den = np.empty(N)
-    for t in range(T):
-        kmax = min(n, t + 1)
-        for j in range(N):
-            num[j] = 0.0
-            den[j] = 0.0
-        for k in range(kmax):
-            w = float(n - k)
-            for j in range(N):
-                v = alpha[t - k, j]
-                ok = (v - v == 0.0) if finite_only else (v == v)
-                num[j] += w * v if ok else 0.0
-                den[j] += w if ok else 0.0
-        for j in range(N):
-            out[t, j] = num[j] / den[j] if den[j] > 0.0 else np.nan
-    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -420,54 +375,3 @@ def _build_weights_styles(
         for j in range(N):
             out[t, j] = x[j]
     return out, rounds
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def clean_copy(a: np.ndarray) -> np.ndarray:
-    """A writable C-contiguous float64 copy with ±inf turned into NaN (simulation.md step 2)."""
-    T, N = a.shape
-    out = np.empty((T, N))
-    for t in range(T):
-        for j in range(N):
-            v = a[t, j]
-            out[t, j] = v if np.isfinite(v) else np.nan
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def shift_mask_f64(a: np.ndarray, shift: int, universe: np.ndarray) -> np.ndarray:
-    """Evaluator input field in one pass: out[p] = a[p - shift] (NaN for p < shift), NaN where
-    `universe[p]` is False; an empty (0, 0) `universe` = no pasteurization. `a` may be any layout."""
-    T, N = a.shape
-    out = np.empty((T, N))
-    masked = universe.shape[0] > 0
-    for p in range(T):
-        if p < shift:
-            for j in range(N):
-                out[p, j] = np.nan
-        elif masked:
-            for j in range(N):
-                out[p, j] = a[p - shift, j] if universe[p, j] else np.nan
-        else:
-            for j in range(N):
-                out[p, j] = a[p - shift, j]
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def shift_mask_i32(a: np.ndarray, shift: int, universe: np.ndarray) -> np.ndarray:
-    """`shift_mask_f64` for GROUP codes (int32): -1 = no group."""
-    T, N = a.shape
-    out = np.empty((T, N), dtype=np.int32)
-    masked = universe.shape[0] > 0
-    for p in range(T):
-        if p < shift:
-            for j in range(N):
-                out[p, j] = -1
-        elif masked:
-            for j in range(N):
-                out[p, j] = a[p - shift, j] if universe[p, j] else np.int32(-1)
-        else:
-            for j in range(N):
-                out[p, j] = a[p - shift, j]
-    return out

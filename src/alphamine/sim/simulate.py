@@ -16,10 +16,11 @@ import numpy as np
 from alphamine.data.panel import Panel
 from alphamine.sim import checks as C
 from alphamine.sim.book import apply_max_trade, book_and_sub_series, book_series, sub_universe_pnl
+from alphamine.sim.decay import decay_finite
 from alphamine.sim.evaluate import EvaluationError, Evaluator, SubexpressionCache
 from alphamine.sim.metrics import period_stats_many, sharpe
 from alphamine.sim.periods import Periods, split_periods, year_blocks
-from alphamine.sim.positions import build_weights, decay_finite
+from alphamine.sim.positions import build_weights
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
