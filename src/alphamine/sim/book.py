@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from alphamine.sim.lanes import LANES, abs_max_bits, fold
+from alphamine.sim.lanes import ABS_BITS, LANES, fold
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -43,13 +43,16 @@ def _book_row(
     for base in range(0, full, LANES):
         _book_block(w, w_prev, r, base, LANES, acc)
     _book_block(w, w_prev, r, full, n - full, acc)
+    wi = w.view(np.int64)
     lc = 0
     sc = 0
-    for j in range(n):
+    mx = np.int64(0)
+    for j in range(n):  # integer reductions only: one vectorized pass
         wj = w[j]
         lc += wj > 0.0
         sc += wj < 0.0
-    return fold(acc[0]) * scale, fold(acc[1]) * scale, float(lc), float(sc), abs_max_bits(w)
+        mx = max(mx, wi[j] & ABS_BITS)
+    return fold(acc[0]) * scale, fold(acc[1]) * scale, float(lc), float(sc), mx
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
