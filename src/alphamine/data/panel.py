@@ -43,6 +43,11 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def mask_key(mask: np.ndarray) -> str:
+    """Content hash (blake2b-64 hex of the packed bits) of a boolean (T, N) mask."""
+    return hashlib.blake2b(np.packbits(mask).tobytes(), digest_size=8).hexdigest()
+
+
 class Panel:
     """A dense market panel. Build with the constructor or the loaders in `alphamine.data`."""
 
@@ -285,11 +290,11 @@ class Panel:
         return self._fingerprint
 
     def universe_key(self, name: str) -> str:
-        """Content hash (blake2b-64 hex of the packed bits) of universe `name`, memoized like
+        """`mask_key` of universe `name`, memoized like
         `fingerprint` (a panel's arrays are read-only views: it is immutable by contract)."""
         key = self._universe_keys.get(name)
         if key is None:
-            key = hashlib.blake2b(np.packbits(self.universe(name)).tobytes(), digest_size=8).hexdigest()
+            key = mask_key(self.universe(name))
             self._universe_keys[name] = key
         return key
 

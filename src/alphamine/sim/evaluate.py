@@ -16,7 +16,6 @@ Sub-results in the cache are read-only; kernels never write into their inputs.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from alphamine.data.panel import Panel
+from alphamine.data.panel import Panel, mask_key
 from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.expr.checker import NAMED_CONSTANTS
@@ -92,7 +91,7 @@ def _universe_key(panel: Panel, universe: np.ndarray) -> str:
     for name, mask in panel.universes.items():
         if mask is universe:
             return panel.universe_key(name)
-    return hashlib.blake2b(np.packbits(universe).tobytes(), digest_size=8).hexdigest()
+    return mask_key(universe)
 
 
 class Evaluator:

@@ -65,7 +65,8 @@ def _shifted(x: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 def ts_delay(x: Any, d: int) -> np.ndarray:
     """x[t − d], the value d rows ago; NaN for t < d (d ≥ 1). A NaN d rows ago stays NaN (no backfill)."""
-    return ks.delay_kernel(as_panel(x), check_lookback(d))
+    _, past = _shifted(x, d)
+    return past
 
 
 def ts_delta(x: Any, d: int) -> np.ndarray:
