@@ -144,3 +144,41 @@ def test_named_constants_nan_and_inf(panel: Panel) -> None:
     assert set(np.unique(got[~np.isnan(got)])) <= {1.0}
     assert np.isnan(got).any()
     assert np.isnan(evaluate("close * 0 + inf", panel)).all()  # ±inf -> NaN at the end of evaluation
+
+
+_REUSE_SCRIPT = """
+import resource, sys
+import numpy as np
+from numpy._core import multiarray
+from alphamine.sim.evaluate import retain_freed_memory
+multiarray._set_madvise_hugepage(False)  # count 4 KiB pages, as arrays allocated by numba kernels get
+if sys.argv[1] == "on" and not retain_freed_memory():
+    print("unavailable"); sys.exit(0)
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+a = np.ones(8 << 20)  # 64 MiB, touched
+del a
+f0 = faults()
+b = np.ones(8 << 20)
+print(faults() - f0)
+"""
+
+
+def test_retain_freed_memory_reuses_pages_instead_of_faulting() -> None:
+    """A freed 64 MiB result is reused without page faults once the process retains freed memory, and
+    page-faults again without it (run in fresh interpreters: the setting is process-wide)."""
+    import subprocess
+    import sys
+
+    def new_faults(mode: str) -> str:
+        done = subprocess.run([sys.executable, "-c", _REUSE_SCRIPT, mode], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    on = new_faults("on")
+    if on == "unavailable":
+        pytest.skip("retain_freed_memory needs glibc on Linux")
+    off = int(new_faults("off"))
+    if off < 1000:
+        pytest.skip("this kernel backs fresh memory with transparent huge pages: nothing to compare")
+    assert off > 10_000  # 64 MiB = 16 k pages of 4 KiB
+    assert int(on) < 1000

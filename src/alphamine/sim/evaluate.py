@@ -339,7 +339,11 @@ def retain_freed_memory() -> bool:
     half of a 30-alpha batch's time at S). Large arrays then come from the heap, never from a fresh
     mmap, and the heap is never trimmed: the process keeps its peak RSS (bounded by the cache budget)
     until it exits. Equivalent to MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<huge> in the environment.
-    Meant for batch processes (`simulate_many`, the CLI); call it once, early."""
+    Meant for batch processes (`simulate_many`, the CLI); call it once, early.
+
+    The trim threshold is -1, which glibc reads as SIZE_MAX ("never"), not INT_MAX: with 2 GiB, a batch at
+    L whose heap top exceeded 2 GiB when a pass freed its sub-expression cache was trimmed, and the
+    next pass page-faulted ~1.2 GB back in (318 k faults, ~1 s of system time per 3-4 s pass)."""
     import ctypes
     import ctypes.util
     import platform
@@ -353,7 +357,7 @@ def retain_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    ok_trim = mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1
+    ok_trim = mallopt(_M_TRIM_THRESHOLD, -1) == 1  # -1 -> (size_t)-1: never trim
     ok_mmap = mallopt(_M_MMAP_MAX, 0) == 1
     return ok_trim and ok_mmap
 
