@@ -52,7 +52,7 @@ def demo(
     from alphamine.cli.data_cmd import fail, print_panel_info
     from alphamine.data import load_sample
     from alphamine.sim.batch import SimFailure, simulate_many
-    from alphamine.sim.evaluate import retain_freed_memory
+    from alphamine.sim.memory import retain_freed_memory
     from alphamine.sim.settings import SettingsError, make_settings
 
     retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones

@@ -156,7 +156,7 @@ def run(
         )
     except (PresetError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
-    from alphamine.sim.evaluate import retain_freed_memory
+    from alphamine.sim.memory import retain_freed_memory
 
     retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
     console = Console()
@@ -202,7 +202,7 @@ def resume(
     """Continue a run after a crash or Ctrl-C without repeating finished work."""
     from alphamine.data.errors import DataError
     from alphamine.pipeline.controller import RunError, resume_run
-    from alphamine.sim.evaluate import retain_freed_memory
+    from alphamine.sim.memory import retain_freed_memory
 
     retain_freed_memory()
     console = Console()

@@ -140,7 +140,7 @@ def simulate_command(
         panel = resolve_panel(data, meta, sample, synthetic, seed)
     console = Console()
     if file is not None:
-        from alphamine.sim.evaluate import retain_freed_memory
+        from alphamine.sim.memory import retain_freed_memory
 
         retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
         _batch(file, jsonl_out, panel, settings, workers, console)

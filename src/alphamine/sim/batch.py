@@ -20,6 +20,7 @@ from typing import Any
 from alphamine.data.panel import Panel
 from alphamine.sim.checks import PoolEntry
 from alphamine.sim.evaluate import SubexpressionCache
+from alphamine.sim.memory import release_inherited_heap
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import Settings, SettingsError, make_settings
 from alphamine.sim.simulate import SimulationError, simulate
@@ -81,9 +82,11 @@ def _run_one(index: int, spec: SimSpec) -> tuple[int, SimResult | SimFailure]:
 
 def _worker_init() -> None:
     """Workers leave Ctrl-C and SIGTERM to the parent (which owns the run and its transaction): a
-    handler inherited through fork must not fire inside a worker when the pool shuts down."""
+    handler inherited through fork must not fire inside a worker when the pool shuts down. They also
+    drop the free heap inherited from the parent instead of copying it on write (`sim.memory`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    release_inherited_heap()
 
 
 def _run_chunk(chunk: list[tuple[int, SimSpec]]) -> list[tuple[int, SimResult | SimFailure]]:

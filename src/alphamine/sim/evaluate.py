@@ -329,39 +329,6 @@ def _shifted(a: np.ndarray, shift: int, fill: float) -> np.ndarray:
     return out
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc <malloc.h>
-
-
-def retain_freed_memory() -> bool:
-    """Opt-in, process-wide (glibc only; a no-op returning False elsewhere): keep freed heap memory in
-    the process instead of handing it back to the OS, so a new (T, N) result reuses pages that are
-    already mapped rather than page-faulting fresh ones (first touch costs ~0.3 ms per MB here: about
-    half of a 30-alpha batch's time at S). Large arrays then come from the heap, never from a fresh
-    mmap, and the heap is never trimmed: the process keeps its peak RSS (bounded by the cache budget)
-    until it exits. Equivalent to MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<huge> in the environment.
-    Meant for batch processes (`simulate_many`, the CLI); call it once, early.
-
-    The trim threshold is -1, which glibc reads as SIZE_MAX ("never"), not INT_MAX: with 2 GiB, a batch at
-    L whose heap top exceeded 2 GiB when a pass freed its sub-expression cache was trimmed, and the
-    next pass page-faulted ~1.2 GB back in (318 k faults, ~1 s of system time per 3-4 s pass)."""
-    import ctypes
-    import ctypes.util
-    import platform
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    ok_trim = mallopt(_M_TRIM_THRESHOLD, -1) == 1  # -1 -> (size_t)-1: never trim
-    ok_mmap = mallopt(_M_MMAP_MAX, 0) == 1
-    return ok_trim and ok_mmap
-
-
 def get_operator(name: str) -> Operator:
     try:
         return get(name)
