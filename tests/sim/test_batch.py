@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 
 from alphamine.sim.batch import SimFailure, simulate_many
 from alphamine.sim.result import SimResult
@@ -50,3 +53,84 @@ def test_batch_equals_individual_simulations() -> None:
         assert isinstance(r, SimResult)
         np.testing.assert_array_equal(r.daily_pnl, alone.daily_pnl)
         assert r.metrics["is"] == alone.metrics["is"]
+
+
+def _one_worker(exprs: list, panel: object) -> list[object]:
+    return [_key(r) for r in simulate_many(exprs, panel, {"universe": "TOP24"}, workers=1)]  # type: ignore[arg-type]
+
+
+def test_workers_are_kept_for_the_next_batch_on_the_same_panel() -> None:
+    """A second batch on the same panel reuses the warm workers (and their caches) and still gives the
+    numbers of one worker; another panel, a correlation pool or close_workers() replace or stop them."""
+    from alphamine.sim import batch as B
+
+    panel = small_market(4)
+    try:
+        first = simulate_many(EXPRS[:4], panel, {"universe": "TOP24"}, workers=2)
+        kept = B._WORKERS
+        assert kept is not None and kept.panel is panel
+        again = simulate_many(EXPRS[1:], panel, {"universe": "TOP24"}, workers=2)  # overlaps: cache hits
+        assert B._WORKERS is kept
+        alone = simulate_many(EXPRS[1:], panel, {"universe": "TOP24"}, workers=1)
+        assert [_key(r) for r in again] == [_key(r) for r in alone]
+        assert [_key(r) for r in first[1:4]] == [_key(r) for r in alone[:3]]
+
+        other = small_market(5)
+        simulate_many(EXPRS[:2], other, {"universe": "TOP24"}, workers=2)
+        assert B._WORKERS is not None and B._WORKERS is not kept and B._WORKERS.panel is other
+        assert all(not p.is_alive() for p in kept.pool._pool)  # the old workers were stopped
+
+        with_pool = simulate_many(EXPRS[:2], panel, {"universe": "TOP24"}, workers=2, pool=[])
+        assert B._WORKERS is None  # workers that inherited a correlation pool are not kept
+        assert [_key(r) for r in with_pool] == _one_worker(EXPRS[:2], panel)
+    finally:
+        B.close_workers()
+    assert B._WORKERS is None
+    B.close_workers()  # idempotent
+
+
+def test_an_interrupted_batch_stops_the_kept_workers() -> None:
+    from alphamine.sim import batch as B
+
+    panel = small_market(4)
+
+    def boom(done: int, total: int, result: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            simulate_many(EXPRS[:4], panel, {"universe": "TOP24"}, workers=2, progress=boom)
+        assert B._WORKERS is None
+        again = simulate_many(EXPRS[:4], panel, {"universe": "TOP24"}, workers=2)
+        assert [_key(r) for r in again] == _one_worker(EXPRS[:4], panel)
+    finally:
+        B.close_workers()
+
+
+def test_kept_workers_belong_to_the_process_that_forked_them() -> None:
+    from alphamine.sim import batch as B
+
+    panel = small_market(4)
+    kept = B._Workers(pool=None, panel=panel, size=2, cache_bytes=B.DEFAULT_CACHE_BYTES, owner=os.getpid() + 1)  # type: ignore[arg-type]
+    assert not kept.fits(panel, 2, B.DEFAULT_CACHE_BYTES)  # e.g. a child forked by the pipeline
+    mine = B._Workers(pool=None, panel=panel, size=2, cache_bytes=B.DEFAULT_CACHE_BYTES, owner=os.getpid())  # type: ignore[arg-type]
+    assert mine.fits(panel, 2, B.DEFAULT_CACHE_BYTES)
+    assert not mine.fits(small_market(4), 2, B.DEFAULT_CACHE_BYTES)
+    assert not mine.fits(panel, 3, B.DEFAULT_CACHE_BYTES)
+
+
+def test_clear_caches_empties_a_worker_cache_at_its_next_task() -> None:
+    """The mechanism in-process: a task from a later epoch empties the cache filled in an earlier one."""
+    from alphamine.sim import batch as B
+    from alphamine.sim.evaluate import SubexpressionCache
+
+    saved = B._CACHE, B._CACHE_EPOCH, B._EPOCH
+    try:
+        B._CACHE, B._CACHE_EPOCH = SubexpressionCache(1 << 20), B._EPOCH
+        B._CACHE.put("x", np.zeros((2, 2)))
+        assert B._run_chunk((B._EPOCH, [])) == [] and len(B._CACHE) == 1  # same epoch: kept
+        B.clear_caches()
+        assert B._run_chunk((B._EPOCH, [])) == [] and len(B._CACHE) == 0
+        assert B._CACHE_EPOCH == B._EPOCH
+    finally:
+        B._CACHE, B._CACHE_EPOCH, B._EPOCH = saved

@@ -5,12 +5,20 @@ task ever pickles it. Each worker keeps one sub-expression cache for its whole l
 handed out in contiguous chunks of a deterministic order so neighbouring (similar) expressions share
 it. Every simulation is a pure function of (expression, settings, panel): 1 worker and N workers give
 identical numbers. A failing expression becomes a `SimFailure` for that entry and never stops the batch.
+
+Why the workers outlive a call (like joblib's reusable executor): a fresh worker pays the first touch
+of every page it writes, which on our VMs costs more than its first batch's arithmetic. The next
+call with the same panel object, worker count and cache budget (and no correlation pool) reuses the
+warm workers and their caches; anything else, `close_workers()`, an error or Ctrl-C during a batch,
+or interpreter exit stops them.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import multiprocessing as mp
+import multiprocessing.pool
 import os
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -67,6 +75,55 @@ _CACHE: SubexpressionCache | None = None
 _CACHE_BYTES = DEFAULT_CACHE_BYTES
 
 
+@dataclass
+class _Workers:
+    """The worker pool kept between calls, with what its workers inherited when they were forked."""
+
+    pool: multiprocessing.pool.Pool
+    panel: Panel
+    size: int
+    cache_bytes: int
+    owner: int  # pid of the process that forked them (a forked child must not use its parent's pool)
+
+    def fits(self, panel: Panel, size: int, cache_bytes: int) -> bool:
+        return (self.owner == os.getpid() and self.panel is panel and self.size == size
+                and self.cache_bytes == cache_bytes)
+
+
+_WORKERS: _Workers | None = None
+_EPOCH = 0  # bumped by clear_caches() in the parent; every task carries it
+_CACHE_EPOCH = 0  # in a worker: the epoch its cache was filled in
+
+
+def clear_caches() -> None:
+    """Forget every cached sub-expression: the kept workers empty their caches before their next task
+    (the one-worker path starts each call with an empty cache anyway). For measurements that must not
+    profit from an earlier batch; results never depend on the cache."""
+    global _EPOCH
+    _EPOCH += 1
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the workers kept between calls (empty when none are)."""
+    kept = _WORKERS
+    if kept is None or kept.owner != os.getpid():
+        return []
+    return [p.pid for p in getattr(kept.pool, "_pool", []) if p.pid is not None]
+
+
+def close_workers() -> None:
+    """Stop the worker processes `simulate_many` keeps between calls (they hold their caches and a
+    copy-on-write view of the last panel). Safe to call at any time; also runs at interpreter exit."""
+    global _WORKERS
+    kept, _WORKERS = _WORKERS, None
+    if kept is not None and kept.owner == os.getpid():
+        kept.pool.terminate()
+        kept.pool.join()
+
+
+atexit.register(close_workers)
+
+
 def _run_one(index: int, spec: SimSpec) -> tuple[int, SimResult | SimFailure]:
     global _CACHE
     assert _PANEL is not None
@@ -89,7 +146,13 @@ def _worker_init() -> None:
     release_inherited_heap()
 
 
-def _run_chunk(chunk: list[tuple[int, SimSpec]]) -> list[tuple[int, SimResult | SimFailure]]:
+def _run_chunk(task: tuple[int, list[tuple[int, SimSpec]]]) -> list[tuple[int, SimResult | SimFailure]]:
+    global _CACHE_EPOCH
+    epoch, chunk = task
+    if epoch != _CACHE_EPOCH:  # clear_caches() was called since this worker's cache was filled
+        if _CACHE is not None:
+            _CACHE.clear()
+        _CACHE_EPOCH = epoch
     return [_run_one(i, s) for i, s in chunk]
 
 
@@ -116,6 +179,24 @@ def _prefetched_fields(panel: Panel, specs: Sequence[SimSpec], cache_bytes: int)
     return cache
 
 
+def _worker_pool(
+    panel: Panel, pool: Sequence[PoolEntry] | None, size: int, cache_bytes: int, specs: Sequence[SimSpec]
+) -> tuple[multiprocessing.pool.Pool, bool]:
+    """(workers, kept): the kept workers when they fit this call, else freshly forked ones (kept for the
+    next call unless a correlation pool, which the workers inherit, is given)."""
+    global _CACHE, _CACHE_EPOCH, _WORKERS
+    if pool is None and _WORKERS is not None and _WORKERS.fits(panel, size, cache_bytes):
+        return _WORKERS.pool, True
+    close_workers()
+    _CACHE = _prefetched_fields(panel, specs, cache_bytes)  # inherited by the workers forked now
+    _CACHE_EPOCH = _EPOCH  # ... and valid in this epoch
+    fresh = mp.get_context("fork").Pool(size, initializer=_worker_init)
+    if pool is not None:
+        return fresh, False
+    _WORKERS = _Workers(fresh, panel, size, cache_bytes, os.getpid())
+    return fresh, True
+
+
 def simulate_many(
     specs: Iterable[SimSpec | str | tuple[str, Any]],
     panel: Panel,
@@ -130,7 +211,8 @@ def simulate_many(
 
     `specs` items are `SimSpec`s, bare expressions (using `settings`) or (expression, settings-dict)
     pairs whose dict overrides `settings`. `workers` defaults to all cores; 1 runs in this process.
-    `progress(done, total, result)` is called as results arrive.
+    More than one forks workers, which stay alive for the next call on the same panel (module doc;
+    `close_workers()` stops them). `progress(done, total, result)` is called as results arrive.
     """
     global _PANEL, _POOL, _CACHE, _CACHE_BYTES
     default = settings if isinstance(settings, Settings) else make_settings(dict(settings or {}))
@@ -157,18 +239,25 @@ def simulate_many(
                 if progress:
                     progress(done, total, results[i])  # type: ignore[arg-type]
         else:
-            _CACHE = _prefetched_fields(panel, [s for _, s in todo], cache_bytes)
             order = sorted(todo, key=lambda it: (it[1].settings.delay, it[1].settings.universe, it[0]))
             size = max(1, math.ceil(len(order) / (n_workers * 4)))
             chunks = [order[k : k + size] for k in range(0, len(order), size)]
-            ctx = mp.get_context("fork")
-            with ctx.Pool(n_workers, initializer=_worker_init) as workers_pool:
-                for chunk_result in workers_pool.imap_unordered(_run_chunk, chunks):
+            workers_pool, kept = _worker_pool(panel, pool, n_workers, cache_bytes, [s for _, s in todo])
+            finished = False
+            try:
+                for chunk_result in workers_pool.imap_unordered(_run_chunk, [(_EPOCH, c) for c in chunks]):
                     for i, r in chunk_result:
                         results[i] = r
                         done += 1
                         if progress:
                             progress(done, total, r)
+                finished = True
+            finally:
+                if not kept:
+                    workers_pool.terminate()
+                    workers_pool.join()
+                elif not finished:  # an error or Ctrl-C: tasks may still be running in the workers
+                    close_workers()
     finally:
         _PANEL, _POOL, _CACHE = None, None, None
     return [r for r in results if r is not None]
