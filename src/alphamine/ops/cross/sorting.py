@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from alphamine.ops.cross._util import codes_arg, readonly
+from alphamine.ops.cross.narrow_keys import NARROW_MAX_INDEX_BITS, build_narrow, fix_collisions
 
 # order_stat modes
 RANK, MEDIAN, SIDE_RANK, QUANT_P, ORDER = range(5)
@@ -137,6 +138,8 @@ def _make_decode(mode: int, single: bool) -> Any:
         cshift = np.uint64(64 - cb) if cb > 0 else np.uint64(0)
         vals = np.empty(n)
         idx = np.empty(n, np.int32)
+        rv = np.empty(n)  # fix_collisions scratch
+        ri = np.empty(n, np.int64)
         last_m = -1  # vals[:last_m] holds the ranks of a collision-free single-group row of last_m cells
         for r in range(rows):
             m = nvalid[row0 + r]
@@ -151,54 +154,53 @@ def _make_decode(mode: int, single: bool) -> Any:
                         cur = keys[r, k] >> ishift
                         dup |= cur == prev
                         prev = cur
-                if not dup:
-                    if single or cb == 0:
-                        if m != last_m:
-                            if m == 1:
-                                vals[0] = 0.5
-                            else:
-                                den = float(m - 1)
-                                for k in range(m):  # contiguous (vectorized divisions), then the scatter
-                                    vals[k] = float(k) / den
-                                if quant:
-                                    for k in range(m):
-                                        vals[k] = 1.0 / m + vals[k] * (1.0 - 2.0 / m)
-                            last_m = m
-                        for k in range(m):
-                            out[t, np.int64(keys[r, k] & mask)] = vals[k]
-                    else:
-                        last_m = -1
-                        a = 0
-                        while a < m:
-                            code = keys[r, a] >> cshift
-                            b = a + 1
-                            while b < m and (keys[r, b] >> cshift) == code:
-                                b += 1
-                            cnt = b - a
-                            if cnt == 1:
-                                out[t, np.int64(keys[r, a] & mask)] = 0.5
-                            else:
-                                den = float(cnt - 1)
-                                for k in range(cnt):
-                                    vals[k] = float(k) / den
-                                if quant:
-                                    for k in range(cnt):
-                                        vals[k] = 1.0 / cnt + vals[k] * (1.0 - 2.0 / cnt)
-                                for k in range(cnt):
-                                    out[t, np.int64(keys[r, a + k] & mask)] = vals[k]
-                            a = b
-                else:
-                    # Some truncated keys collide (ties, or values equal in their top bits): rank the
-                    # row segment by segment, resolving only the colliding runs from the exact values.
+                if single or cb == 0:
+                    if m != last_m:
+                        if m == 1:
+                            vals[0] = 0.5
+                        else:
+                            den = float(m - 1)
+                            for k in range(m):  # contiguous (vectorized divisions), then the scatter
+                                vals[k] = float(k) / den
+                            if quant:
+                                for k in range(m):
+                                    vals[k] = 1.0 / m + vals[k] * (1.0 - 2.0 / m)
+                        last_m = m
+                    for k in range(m):
+                        out[t, np.int64(keys[r, k] & mask)] = vals[k]
+                    if dup:  # runs of equal truncated keys: re-rank them from the exact values
+                        fix_collisions(x[r], keys[r], m, ishift, mask, quant, vals, out[t], rv, ri)
+                elif not dup:  # several groups, no collisions: rank each group's run by position
                     last_m = -1
                     a = 0
                     while a < m:
-                        b = m
-                        if not (single or cb == 0):
-                            code = keys[r, a] >> cshift
-                            b = a + 1
-                            while b < m and (keys[r, b] >> cshift) == code:
-                                b += 1
+                        code = keys[r, a] >> cshift
+                        b = a + 1
+                        while b < m and (keys[r, b] >> cshift) == code:
+                            b += 1
+                        cnt = b - a
+                        if cnt == 1:
+                            out[t, np.int64(keys[r, a] & mask)] = 0.5
+                        else:
+                            den = float(cnt - 1)
+                            for k in range(cnt):
+                                vals[k] = float(k) / den
+                            if quant:
+                                for k in range(cnt):
+                                    vals[k] = 1.0 / cnt + vals[k] * (1.0 - 2.0 / cnt)
+                            for k in range(cnt):
+                                out[t, np.int64(keys[r, a + k] & mask)] = vals[k]
+                        a = b
+                else:
+                    # Several groups and some truncated keys collide (ties, or values equal in their top
+                    # bits): rank group by group, resolving only the colliding runs from the exact values.
+                    last_m = -1
+                    a = 0
+                    while a < m:
+                        code = keys[r, a] >> cshift
+                        b = a + 1
+                        while b < m and (keys[r, b] >> cshift) == code:
+                            b += 1
                         _rank_segment(x[r], keys[r], a, b, ishift, mask, quant, out[t], vals, idx)
                         a = b
                 for k in range(m, n):  # invalid cells sorted last, each with its column
@@ -282,7 +284,11 @@ def _make_decode(mode: int, single: bool) -> Any:
     return decode
 
 
-def _run(x: np.ndarray, groups: np.ndarray | None, mode: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _run(
+    x: np.ndarray, groups: np.ndarray | None, mode: int, narrow: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`narrow`: 32-bit keys (`narrow_keys`; RANK/QUANT_P of one group only); None = when N is small
+    enough (the default), False = always 64-bit (tests compare the two)."""
     xr = readonly(x, np.float64)
     T, N = xr.shape
     out = np.empty((T, N) if mode != ORDER else (0, 0), np.float64)
@@ -295,14 +301,20 @@ def _run(x: np.ndarray, groups: np.ndarray | None, mode: int) -> tuple[np.ndarra
     cb = 0 if single else max(0, (n_codes - 1).bit_length())
     if ib + cb > 48:
         raise ValueError(f"too many groups/instruments to sort ({n_codes} groups, {N} instruments)")
+    if narrow is None:
+        narrow = mode in (RANK, QUANT_P) and single and ib <= NARROW_MAX_INDEX_BITS
     build, decode = _kernel("build", 0, single), _kernel("decode", mode, single)
     chunk = max(1, _CHUNK_CELLS // N)
-    keys = np.empty((min(chunk, T), N), np.uint64)
+    keys = np.empty((min(chunk, T), N), np.uint32 if narrow else np.uint64)
+    f32 = np.empty(N, np.float32)
     for s in range(0, T, chunk):
         e = min(T, s + chunk)
         xc = xr[s:e]
         k = keys[: e - s]
-        build(xc.view(np.uint64), codes if single else codes[s:e], ib, cb, k, nvalid, s)
+        if narrow:
+            build_narrow(xc, ib, k, nvalid, s, f32)
+        else:
+            build(xc.view(np.uint64), codes if single else codes[s:e], ib, cb, k, nvalid, s)
         k.sort(axis=1)
         decode(xc, k, ib, cb, nvalid, s, out, order)
     return out, order, nvalid
