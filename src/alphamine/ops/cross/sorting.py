@@ -4,7 +4,8 @@ Numba's argsort costs ~150 ns/element, so rows are sorted as packed uint64 keys
 ``code | top bits of an order-preserving float key | column`` with numpy's SIMD sort (chunks of rows
 sized to stay in cache), then decoded (rank/quantile rows whose truncated keys are all distinct are ranked
 straight from the keys, without reading x); runs whose truncated keys collide are re-sorted by exact value,
-so the result is exact.
+so the result is exact. RANK/QUANT_P over one group with N <= 1024 use 32-bit keys instead
+(`narrow_keys`: a faster sort, the same bits).
 """
 
 from __future__ import annotations
