@@ -171,7 +171,7 @@ def _make_decode(mode: int, single: bool) -> Any:
                         out[t, np.int64(keys[r, k] & mask)] = vals[k]
                     if dup:  # runs of equal truncated keys: re-rank them from the exact values
                         fix_collisions(x[r], keys[r], m, ishift, mask, quant, vals, out[t], rv, ri)
-                elif not dup:  # several groups, no collisions: rank each group's run by position
+                else:  # several groups: rank each group's run of keys by position, unless keys collide
                     last_m = -1
                     a = 0
                     while a < m:
@@ -180,7 +180,9 @@ def _make_decode(mode: int, single: bool) -> Any:
                         while b < m and (keys[r, b] >> cshift) == code:
                             b += 1
                         cnt = b - a
-                        if cnt == 1:
+                        if dup:  # ties, or values equal in their top bits: resolved from the exact values
+                            _rank_segment(x[r], keys[r], a, b, ishift, mask, quant, out[t], vals, idx)
+                        elif cnt == 1:
                             out[t, np.int64(keys[r, a] & mask)] = 0.5
                         else:
                             den = float(cnt - 1)
@@ -191,18 +193,6 @@ def _make_decode(mode: int, single: bool) -> Any:
                                     vals[k] = 1.0 / cnt + vals[k] * (1.0 - 2.0 / cnt)
                             for k in range(cnt):
                                 out[t, np.int64(keys[r, a + k] & mask)] = vals[k]
-                        a = b
-                else:
-                    # Several groups and some truncated keys collide (ties, or values equal in their top
-                    # bits): rank group by group, resolving only the colliding runs from the exact values.
-                    last_m = -1
-                    a = 0
-                    while a < m:
-                        code = keys[r, a] >> cshift
-                        b = a + 1
-                        while b < m and (keys[r, b] >> cshift) == code:
-                            b += 1
-                        _rank_segment(x[r], keys[r], a, b, ishift, mask, quant, out[t], vals, idx)
                         a = b
                 for k in range(m, n):  # invalid cells sorted last, each with its column
                     out[t, np.int64(keys[r, k] & mask)] = np.nan
