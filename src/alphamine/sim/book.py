@@ -105,6 +105,12 @@ def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float, acc: n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _series(T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Zeroed daily series of a book: pnl, traded, longs, shorts, max_abs (rows before the lag stay 0)."""
+    return np.zeros(T), np.zeros(T), np.zeros(T), np.zeros(T), np.zeros(T)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def book_series(
     weights: np.ndarray, lag: int, scale: float, returns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -115,11 +121,7 @@ def book_series(
     scale. One pass, no (T, N) temporaries.
     """
     T, N = returns.shape
-    pnl = np.zeros(T)
-    traded = np.zeros(T)
-    longs = np.zeros(T)
-    shorts = np.zeros(T)
-    max_abs = np.zeros(T)
+    pnl, traded, longs, shorts, max_abs = _series(T)
     max_bits = max_abs.view(np.int64)  # max |w| arrives as its IEEE bits
     zero = np.zeros(N)
     acc = np.empty((2, LANES))
@@ -150,11 +152,7 @@ def book_and_sub_series(
     """`book_series` and `sub_universe_pnl` in one sweep over the days (each day's rows are read from
     memory once and reused from cache); the same numbers as the two kernels, bit for bit."""
     T, N = returns.shape
-    pnl = np.zeros(T)
-    traded = np.zeros(T)
-    longs = np.zeros(T)
-    shorts = np.zeros(T)
-    max_abs = np.zeros(T)
+    pnl, traded, longs, shorts, max_abs = _series(T)
     max_bits = max_abs.view(np.int64)  # max |w| arrives as its IEEE bits
     sub_pnl = np.zeros(T)
     zero = np.zeros(N)

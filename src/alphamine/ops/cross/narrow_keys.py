@@ -83,6 +83,17 @@ def build_narrow(x, ib, keys, nvalid, row0, f32):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
+def sort_span(vals, idx, a, b):  # pragma: no cover - numba
+    """Stable sort of vals[a:b] ascending, carrying idx[a:b] along (any length)."""
+    sub = np.argsort(vals[a:b], kind="mergesort")
+    v0 = vals[a:b].copy()
+    i0 = idx[a:b].copy()
+    for q in range(b - a):
+        vals[a + q] = v0[sub[q]]
+        idx[a + q] = i0[sub[q]]
+
+
+@njit(cache=True, nogil=True)
 def _sort_run(rv, ri, n):  # pragma: no cover - numba
     """Sort rv[:n] ascending carrying ri (insertion sort for short runs, else a stable mergesort)."""
     ordered = True
@@ -104,12 +115,7 @@ def _sort_run(rv, ri, n):  # pragma: no cover - numba
             rv[p + 1] = v
             ri[p + 1] = c
         return
-    sub = np.argsort(rv[:n], kind="mergesort")
-    v0 = rv[:n].copy()
-    i0 = ri[:n].copy()
-    for q in range(n):
-        rv[q] = v0[sub[q]]
-        ri[q] = i0[sub[q]]
+    sort_span(rv, ri, 0, n)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from alphamine.ops.cross._util import codes_arg, readonly
-from alphamine.ops.cross.narrow_keys import NARROW_MAX_INDEX_BITS, build_narrow, fix_collisions
+from alphamine.ops.cross.narrow_keys import NARROW_MAX_INDEX_BITS, build_narrow, fix_collisions, sort_span
 
 # order_stat modes
 RANK, MEDIAN, SIDE_RANK, QUANT_P, ORDER = range(5)
@@ -100,12 +100,7 @@ def _rank_segment(xr, kr, a, b, ishift, mask, quant, orow, vals, idx):  # pragma
             if q > k and vals[q] < vals[q - 1]:
                 ordered = False
         if not ordered:
-            sub = np.argsort(vals[k:e], kind="mergesort")
-            seg_i = idx[k:e].copy()
-            seg_v = vals[k:e].copy()
-            for q in range(e - k):
-                idx[k + q] = seg_i[sub[q]]
-                vals[k + q] = seg_v[sub[q]]
+            sort_span(vals, idx, k, e)
         q = k
         while q < e:
             v = vals[q]
@@ -224,12 +219,7 @@ def _make_decode(mode: int, single: bool) -> Any:
                 while b < m and (keys[r, b] >> ishift) == ca:
                     b += 1
                 if b - a > 1:
-                    sub = np.argsort(vals[a:b], kind="mergesort")
-                    seg_i = idx[a:b].copy()
-                    seg_v = vals[a:b].copy()
-                    for q in range(b - a):
-                        idx[a + q] = seg_i[sub[q]]
-                        vals[a + q] = seg_v[sub[q]]
+                    sort_span(vals, idx, a, b)
                 a = b
             if mode == ORDER:
                 for k in range(m):
