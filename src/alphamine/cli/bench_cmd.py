@@ -8,8 +8,9 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from alphamine.cli.console import make_console
 
 
 def bench(
@@ -41,7 +42,7 @@ def bench(
         raise fail(f"unknown size {', '.join(unknown) or sizes!r}; choose from {', '.join(SIZES)}")
     if repeats < 1:
         raise fail(f"--repeats must be at least 1, got {repeats}")
-    console = Console()
+    console = make_console()
     if retain_memory:
         from alphamine.sim.memory import retain_freed_memory
 

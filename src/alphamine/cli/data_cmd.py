@@ -10,16 +10,19 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from alphamine.data.errors import DataError
 from alphamine.data.fields import FieldType
-from alphamine.data.panel import Panel
+
+if TYPE_CHECKING:
+    from alphamine.data.panel import Panel
+
+__all__ = ["DataOpt", "MetaOpt", "SampleOpt", "SeedOpt", "SyntheticOpt", "fail", "parse_synthetic", "resolve_panel"]
 
 data_app = typer.Typer(
     help="Inspect market data: the bundled sample, your files, synthetic markets.", no_args_is_help=True
@@ -64,15 +67,11 @@ def source_errors() -> Iterator[None]:
 
 
 def parse_synthetic(spec: str) -> tuple[int, int]:
-    """'N,T' -> (N, T) positive ints; DataError otherwise."""
-    parts = [p.strip() for p in spec.replace("x", ",").split(",")]
-    try:
-        n, t = (int(p) for p in parts)
-    except ValueError:
-        raise DataError(f"--synthetic expects 'N,T' (instruments,days), e.g. 500,1260; got {spec!r}") from None
-    if n < 1 or t < 1:
-        raise DataError(f"--synthetic: N and T must be positive, got {spec!r}")
-    return n, t
+    """'N,T' -> (N, T); see `alphamine.data.sources.parse_synthetic` (imported here on use: pydantic
+    is not needed to print --help)."""
+    from alphamine.data.sources import parse_synthetic as parse
+
+    return parse(spec)
 
 
 def resolve_panel(
@@ -82,41 +81,11 @@ def resolve_panel(
     synthetic: str | None = None,
     seed: int = 0,
 ) -> Panel:
-    """The Panel the source options name (no source at all -> the bundled sample).
+    """The Panel the source options name (no source at all -> the bundled sample); DataError for
+    conflicting options. See `alphamine.data.sources`."""
+    from alphamine.data.sources import DataSource, open_source
 
-    `data`: a long file -> `load_long`; a directory with ``panel.json`` -> `open_panel`; another
-    directory -> `load_wide`. DataError for conflicting options (two sources, --meta without --data).
-    """
-    chosen = [n for n, on in (("--data", data is not None), ("--sample", sample), ("--synthetic", synthetic)) if on]
-    if len(chosen) > 1:
-        raise DataError(f"choose one data source; got {' and '.join(chosen)}")
-    if meta is not None and data is None:
-        raise DataError("--meta needs --data (the sample and synthetic markets carry their own groups)")
-    if synthetic is not None:
-        n, t = parse_synthetic(synthetic)
-        try:
-            from alphamine.data.synthetic import synthetic as make_synthetic
-        except ImportError as e:
-            raise DataError(f"synthetic markets are not available in this build ({e})") from None
-        return make_synthetic(n_instruments=n, n_days=t, seed=seed)
-    if data is not None:
-        p = Path(data)
-        if p.is_dir():
-            from alphamine.data.cache import MANIFEST, open_panel
-
-            if (p / MANIFEST).exists():
-                if meta is not None:
-                    raise DataError("--meta cannot be combined with a panel cache directory")
-                return open_panel(p)
-            from alphamine.data.loaders import load_wide
-
-            return load_wide(p, meta)
-        from alphamine.data.loaders import load_long
-
-        return load_long(p, meta)
-    from alphamine.data.sample import load_sample
-
-    return load_sample()
+    return open_source(DataSource.from_options(data, meta, sample, synthetic, seed))
 
 
 def _pct(x: float) -> str:
@@ -166,6 +135,8 @@ def print_panel_info(panel: Panel, con: Console) -> None:
         for col in ("universe", "average size", "days non-empty", "average size when non-empty"):
             ut.add_column(col)
         for name, mask in panel.universes.items():
+            import numpy as np
+
             per_day = np.asarray(mask).sum(axis=1)
             live = per_day > 0
             avg_live = f"{per_day[live].mean():.1f}" if live.any() else "-"

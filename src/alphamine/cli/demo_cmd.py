@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from alphamine.cli.console import make_console
 
 DEMO_ALPHAS: tuple[str, ...] = (
     "rank(-ts_delta(close, 5))",
@@ -56,7 +57,7 @@ def demo(
     from alphamine.sim.settings import SettingsError, make_settings
 
     retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
-    console = Console()
+    console = make_console()
     t0 = time.perf_counter()
     panel = load_sample()
     console.print(f"[bold]Loaded[/bold] {panel} in {time.perf_counter() - t0:.2f} s")

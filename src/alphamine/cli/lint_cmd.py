@@ -57,7 +57,9 @@ def _read_source(expr: str | None, file: Path | None) -> tuple[str, str]:
         except (OSError, UnicodeDecodeError) as e:
             raise _InputError(f"cannot read {file}: {e}") from None
     if expr is None:
-        raise _InputError("no expression: give EXPR, '-' for standard input, or --file F")
+        from alphamine.cli.expression_args import missing_expression_hint
+
+        raise _InputError(f"no expression: give EXPR, '-' for standard input, or --file F{missing_expression_hint()}")
     if expr == "-":
         return sys.stdin.read(), "<stdin>"
     return expr, "<expr>"
@@ -94,6 +96,11 @@ def _catalogue(
         except Exception as e:
             raise _InputError(f"cannot build the synthetic market: {e}") from None
         return panel.catalogue, panel.n_days, f"synthetic {n}x{t}"
+    from alphamine.data.sample_paths import sample_catalogue
+
+    cached = sample_catalogue()  # the manifest of the sample's disk cache: no arrays opened
+    if cached is not None:
+        return cached[0], cached[1], "bundled sample"
     try:
         from alphamine.data.sample import load_sample
 
@@ -160,4 +167,6 @@ def lint(
 
 def register_lint(app: typer.Typer) -> None:
     """Attach the lint command to the root app."""
-    app.command("lint")(lint)
+    from alphamine.cli.expression_args import ExpressionCommand
+
+    app.command("lint", cls=ExpressionCommand)(lint)

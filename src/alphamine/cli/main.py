@@ -5,13 +5,16 @@ from __future__ import annotations
 import typer
 
 from alphamine.cli.bench_cmd import bench
+from alphamine.cli.brain_cmd import brain_app
 from alphamine.cli.data_cmd import data_app
 from alphamine.cli.demo_cmd import demo
+from alphamine.cli.expression_args import ExpressionCommand
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
 from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
-from alphamine.cli.run_cmd import export, gate, report, resume, run, status
+from alphamine.cli.run_cmd import gate, report, resume, run
 from alphamine.cli.simulate_cmd import simulate_command
+from alphamine.cli.status_cmd import export, status
 
 app = typer.Typer(
     name="alphamine",
@@ -24,7 +27,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(ops_app, name="ops")
 register_lint(app)
 app.command()(demo)
-app.command("simulate")(simulate_command)
+app.command("simulate", cls=ExpressionCommand)(simulate_command)
 app.command()(bench)
 app.command()(run)
 app.command()(resume)
@@ -35,6 +38,7 @@ app.command()(gate)
 app.command()(doctor)
 app.add_typer(candidates_app, name="candidates")
 app.add_typer(settings_app, name="settings")
+app.add_typer(brain_app, name="brain")
 
 
 @app.command()

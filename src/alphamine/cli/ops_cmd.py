@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from alphamine.ops.reference import describe, first_line, render_markdown
-from alphamine.ops.registry import Category, all_operators, get
+from alphamine.cli.console import make_console, print_table
 
 ops_app = typer.Typer(help="Browse the FASTEXPR operator library.", no_args_is_help=True)
 
@@ -19,6 +17,9 @@ def list_ops(
     category: str = typer.Option(None, "--category", "-c", help="Only this category (e.g. time_series)."),
 ) -> None:
     """List every operator with its signature."""
+    from alphamine.ops.reference import first_line
+    from alphamine.ops.registry import Category, all_operators
+
     ops = all_operators()
     if category is not None:
         allowed = [c.value for c in Category]
@@ -32,12 +33,15 @@ def list_ops(
     table.add_column("description")
     for o in ops:
         table.add_row(o.category.value, o.signature, first_line(o.doc))
-    Console().print(table)
+    print_table(make_console(), table)
 
 
 @ops_app.command("show")
 def show(name: str = typer.Argument(..., help="Operator name, e.g. ts_rank.")) -> None:
     """Show one operator: signature, exact semantics, parameters and assumptions."""
+    from alphamine.ops.reference import describe
+    from alphamine.ops.registry import get
+
     try:
         op = get(name)
     except KeyError as e:
@@ -49,6 +53,8 @@ def show(name: str = typer.Argument(..., help="Operator name, e.g. ts_rank.")) -
 @ops_app.command("docs")
 def docs(out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout.")) -> None:
     """Render the operator reference (docs/operators.md) from the registry."""
+    from alphamine.ops.reference import render_markdown
+
     text = render_markdown()
     if out is None:
         typer.echo(text, nl=False)

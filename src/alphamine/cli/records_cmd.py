@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from alphamine.cli.console import expression_column, make_console, print_table
 from alphamine.cli.data_cmd import fail
 from alphamine.cli.run_cmd import DEFAULT_ROOT, DbOpt, RootOpt, open_records
 
@@ -27,6 +27,7 @@ def list_candidates(
     run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run.")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status (ready, promising, rejected, ...).")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list for machines (all metrics).")] = False,
     runtime_root: RootOpt = DEFAULT_ROOT,
     db: DbOpt = None,
 ) -> None:
@@ -35,9 +36,15 @@ def list_candidates(
         rows = store.candidates(run_id=run_id, status=status)
         results = store.results_for([r.id for r in rows])
     rows = sorted(rows, key=lambda r: (-(results[r.id].metrics["is"]["fitness"] if r.id in results else -1e9), r.id))
+    if as_json:
+        typer.echo(json.dumps([candidate_record(r, results.get(r.id)) for r in rows[:limit]], indent=2))
+        return
     table = Table(title=f"{len(rows)} candidates")
-    for col in ("id", "run", "status", "generator", "expression", "IS Sharpe", "fitness", "turnover"):
+    for col in ("id", "run", "status", "generator"):
         table.add_column(col, overflow="fold")
+    expression_column(table)
+    for col in ("IS Sharpe", "fitness", "turnover"):
+        table.add_column(col, justify="right")
     for r in rows[:limit]:
         m = results[r.id].metrics["is"] if r.id in results else None
         table.add_row(
@@ -45,12 +52,37 @@ def list_candidates(
             r.run_id,
             r.status,
             r.generator,
-            r.expression,
+            escape(r.expression),
             f"{m['sharpe']:.2f}" if m else "",
             f"{m['fitness']:.2f}" if m else "",
             f"{m['turnover']:.1%}" if m else "",
         )
-    Console().print(table)
+    print_table(make_console(), table)
+
+
+def candidate_record(row: Any, result: Any) -> dict[str, Any]:
+    """A candidate as plain JSON: identity, status, settings (BRAIN spelling), thesis and, when
+    simulated, the IS/OS metrics (plain floats)."""
+    rec: dict[str, Any] = {
+        "id": row.id,
+        "run_id": row.run_id,
+        "iteration": row.iteration,
+        "status": str(row.status),
+        "generator": row.generator,
+        "expression": row.expression,
+        "parent_id": row.parent_id,
+        "strategy": row.strategy,
+        "settings": row.settings.to_brain(),
+        "thesis": row.thesis.type,
+    }
+    if result is not None:
+        rec["metrics"] = {p: _plain(result.metrics[p]) for p in ("is", "os")}
+        rec["failed_checks"] = result.failed_checks()
+    return rec
+
+
+def _plain(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: (float(v) if isinstance(v, float) else int(v) if isinstance(v, int) else v) for k, v in block.items()}
 
 
 def _label(row: Any, result: Any) -> str:
@@ -70,7 +102,7 @@ def show_candidate(
     db: DbOpt = None,
 ) -> None:
     """One candidate: settings, thesis, history, IS/OS metrics, checks and its lineage tree."""
-    console = Console()
+    console = make_console()
     with open_records(runtime_root, db) as store:
         try:
             row = store.get_candidate(candidate_id)
@@ -130,7 +162,48 @@ def settings_list(runtime_root: RootOpt = DEFAULT_ROOT) -> None:
             origin,
             *(str(values.get(k, "")) for k in ("universe", "delay", "decay", "neutralization", "truncation")),
         )
-    Console().print(table)
+    print_table(make_console(), table)
+
+
+@settings_app.command("choose")
+def settings_choose(
+    print_command: Annotated[
+        bool, typer.Option("--print-command", help="Print only the equivalent `alphamine run` command.")
+    ] = False,
+    runtime_root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Pick a preset from a numbered list and print its settings and the equivalent run command."""
+    from alphamine.pipeline.presets import PLATFORM_PRESETS, PresetError, all_presets, preset_command
+
+    try:
+        presets = sorted(all_presets(runtime_root).items())
+    except PresetError as e:
+        raise fail(str(e)) from None
+    console = make_console(stderr=print_command)  # with --print-command stdout holds the command only
+    table = Table(title="settings presets")
+    for col in ("#", "name", "for", "region", "universe", "delay", "decay", "neutralization", "truncation"):
+        table.add_column(col)
+    for i, (name, (origin, v)) in enumerate(presets, start=1):
+        where = "BRAIN platform" if name in PLATFORM_PRESETS else f"local data ({origin})"
+        keys = ("region", "universe", "delay", "decay", "neutralization", "truncation")
+        table.add_row(str(i), name, where, *(str(v.get(k, "USA" if k == "region" else "")) for k in keys))
+    print_table(console, table)
+    # not typer.prompt: click's prompt writes a space to stdout, which --print-command keeps for the command
+    console.print(f"preset number (1-{len(presets)}): ", end="")
+    choice = sys.stdin.readline().strip()
+    try:
+        index = int(choice)
+        if not 1 <= index <= len(presets):
+            raise ValueError
+    except ValueError:
+        raise fail(f"choose a number from 1 to {len(presets)}, got {choice!r}") from None
+    name, (_, values) = presets[index - 1]
+    command = preset_command(name, values, platform=name in PLATFORM_PRESETS)
+    if print_command:
+        typer.echo(command)
+        return
+    typer.echo(json.dumps(values, indent=2, sort_keys=True))
+    typer.echo(f"run it with: {command}")
 
 
 @settings_app.command("show")
@@ -185,7 +258,7 @@ def doctor(runtime_root: RootOpt = DEFAULT_ROOT, db: DbOpt = None) -> None:
     import numpy
     import pandas
 
-    console = Console()
+    console = make_console()
     ok = True
 
     def line(good: bool, what: str, detail: str) -> None:

@@ -1,9 +1,7 @@
-"""`alphamine run` / `resume` / `status` / `report` / `export` / `gate`: the mining run and its record."""
+"""`alphamine run` / `resume` / `report` / `gate`: the mining run (status and export: `status_cmd`)."""
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,67 +11,69 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alphamine.cli.data_cmd import DataOpt, MetaOpt, SampleOpt, SeedOpt, SyntheticOpt, fail, parse_synthetic
+from alphamine.cli.console import expression_column, make_console, print_table
+from alphamine.cli.data_cmd import DataOpt, MetaOpt, SampleOpt, SeedOpt, SyntheticOpt, fail
+from alphamine.runtime import DEFAULT_RUNTIME_ROOT
 
 RootOpt = Annotated[Path, typer.Option("--runtime-root", help="Folder for the store, runs and presets.")]
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL of the store (default: SQLite in the runtime root).")
 ]
-DEFAULT_ROOT = Path(".alphamine")
+DEFAULT_ROOT = DEFAULT_RUNTIME_ROOT
 
 
 @contextmanager
 def open_records(runtime_root: Path, db: str | None) -> Iterator[Any]:
-    """The store of a runtime root (or --db URL), closed afterwards."""
+    """The store of a runtime root (or --db URL), closed afterwards. A store problem, on opening or
+    in any store call inside the block (a damaged file, a schema too new), is one red error line and
+    exit code 2 (`alphamine.cli.errors.store_errors`), never a traceback."""
+    from alphamine.cli.errors import store_errors
     from alphamine.pipeline.controller import open_store
 
-    store = open_store(runtime_root, db)
-    try:
-        yield store
-    finally:
-        store.close()
+    with store_errors():
+        store = open_store(runtime_root, db)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def require_run(store: Any, run_id: str) -> Any:
     """The run's row, or one red error line (exit 2) naming the store."""
+    from rich.markup import escape
+
     row = store.get_run(run_id)
     if row is None:
-        raise fail(f"no run {run_id!r} in {store.url}")
+        raise fail(escape(f"no run {run_id!r} in {store.url}"))
     return row
 
 
 def _data_source(data: Path | None, meta: Path | None, sample: bool, synthetic: str | None, seed: int) -> Any:
-    from alphamine.pipeline.config import DataSource
+    """The run's `DataSource` (validated once, `alphamine.data.sources`); one red line when invalid."""
+    from alphamine.data.errors import DataError
+    from alphamine.data.sources import DataSource
 
-    chosen = [n for n, on in (("--data", data is not None), ("--sample", sample), ("--synthetic", synthetic)) if on]
-    if len(chosen) > 1:
-        raise fail(f"choose one data source; got {' and '.join(chosen)}")
-    if meta is not None and data is None:
-        raise fail("--meta needs --data")
-    if synthetic is not None:
-        try:
-            n, t = parse_synthetic(synthetic)
-        except ValueError as e:
-            raise fail(str(e)) from None
-        return DataSource(kind="synthetic", n_instruments=n, n_days=t, seed=seed)
-    if data is not None:
-        return DataSource(kind="file", path=str(data.resolve()), meta=str(meta.resolve()) if meta else None)
-    return DataSource(kind="sample")
+    try:
+        return DataSource.from_options(data, meta, sample, synthetic, seed)
+    except DataError as e:
+        raise fail(str(e)) from None
 
 
 def print_best(console: Console, store: Any, run_id: str, limit: int = 10) -> None:
+    from rich.markup import escape
+
     from alphamine.pipeline.reporting import SIMULATED
 
     rows = [r for r in store.candidates(run_id=run_id) if r.status in SIMULATED]
     results = store.results_for([r.id for r in rows])
     rows = sorted((r for r in rows if r.id in results), key=lambda r: -results[r.id].metrics["is"]["fitness"])[:limit]
     table = Table(title=f"best candidates of run {run_id} (by IS fitness)", title_justify="left")
-    for col in ("id", "expression", "settings", "IS Sharpe", "OS Sharpe", "fitness", "turnover", "status"):
-        table.add_column(
-            col,
-            overflow="fold",
-            justify="right" if col in ("id", "IS Sharpe", "OS Sharpe", "fitness", "turnover") else "left",
-        )
+    table.add_column("id", justify="right")
+    expression_column(table)
+    table.add_column("settings", overflow="fold")
+    for col in ("IS Sharpe", "OS Sharpe", "fitness", "turnover"):
+        table.add_column(col, justify="right")
+    table.add_column("status")
     for r in rows:
         m, o = results[r.id].metrics["is"], results[r.id].metrics["os"]
         s = r.settings
@@ -81,7 +81,7 @@ def print_best(console: Console, store: Any, run_id: str, limit: int = 10) -> No
         collapse = "[yellow]*[/yellow]" if m["sharpe"] > 1 and o["sharpe"] < 0.5 * m["sharpe"] else ""
         table.add_row(
             str(r.id),
-            r.expression,
+            escape(r.expression),
             f"{s.universe} {s.neutralization.value} d{s.decay}",
             f"{m['sharpe']:.2f}",
             f"{o['sharpe']:.2f}{collapse}",
@@ -89,7 +89,7 @@ def print_best(console: Console, store: Any, run_id: str, limit: int = 10) -> No
             f"{m['turnover']:.1%}",
             f"[{style}]{r.status}[/{style}]",
         )
-    console.print(table)
+    print_table(console, table)
 
 
 def run(
@@ -159,13 +159,16 @@ def run(
     from alphamine.sim.memory import retain_freed_memory
 
     retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
-    console = Console()
+    console = make_console()
     try:
         outcome = start_run(config, runtime_root=runtime_root, db=db, run_id=run_id, console=console, quiet=quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        rid = getattr(e, "run_id", None) or run_id or "<id>"
+        if not getattr(e, "marked", True):
+            console.print(f"the run could not be marked interrupted ({getattr(e, 'mark_error', '')})")
         console.print(
             "[yellow]interrupted[/yellow]: everything committed so far is kept; continue with "
-            "`alphamine resume --run-id <id>` (see `alphamine status`)"
+            f"`alphamine resume --run-id {rid}` (see `alphamine status`)"
         )
         raise typer.Exit(130) from None
     except (RunError, DataError, SettingsError) as e:
@@ -176,17 +179,23 @@ def run(
 
 
 def _crashed(console: Console, e: Exception, runtime_root: Path) -> None:
-    console.print(f"[red]error:[/red] {type(e).__name__}: {e}")
-    console.print(
-        f"the run is marked failed and everything committed is kept; the traceback is in "
-        f"{runtime_root}/runs/<run id>/logs/error.log; fix the cause, then `alphamine resume --run-id <run id>`"
-    )
-    raise typer.Exit(1) from None
+    """An unexpected error of `run` / `resume`, reported on stderr as it truly is: a store problem is
+    one line (exit 2); a crashed run says whether it is marked failed and where its traceback is, with
+    the real run id and path (exit 1). See `alphamine.cli.errors.crashed`. (`console` and
+    `runtime_root` are kept for the callers: the facts now travel in the exception.)"""
+    from alphamine.cli.errors import crashed
+
+    console.file.flush()  # what the run printed so far comes before the error lines
+    raise crashed(e) from None
 
 
 def _finish(console: Console, runtime_root: Path, db: str | None, outcome: Any) -> None:
+    from alphamine.cli.status_cmd import print_stage_times, stage_time_rows
+
     with open_records(runtime_root, db) as store:
         print_best(console, store, outcome.run_id)
+        timings = stage_time_rows(store, outcome.run_id)
+    print_stage_times(console, timings)
     console.print(f"{outcome.ready} ready after {outcome.iterations} iteration(s). Nothing was submitted.")
     html = outcome.reports.get("html")
     if html is not None:
@@ -205,10 +214,12 @@ def resume(
     from alphamine.sim.memory import retain_freed_memory
 
     retain_freed_memory()
-    console = Console()
+    console = make_console()
     try:
         outcome = resume_run(run_id, runtime_root=runtime_root, db=db, console=console, quiet=quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        if not getattr(e, "marked", True):
+            console.print(f"the run could not be marked interrupted ({getattr(e, 'mark_error', '')})")
         console.print(f"[yellow]interrupted[/yellow]: continue with `alphamine resume --run-id {run_id}`")
         raise typer.Exit(130) from None
     except (RunError, DataError) as e:
@@ -216,44 +227,6 @@ def resume(
     except Exception as e:
         _crashed(console, e, runtime_root)
     _finish(console, runtime_root, db, outcome)
-
-
-def status(
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Details of one run.")] = None,
-    runtime_root: RootOpt = DEFAULT_ROOT,
-    db: DbOpt = None,
-) -> None:
-    """List runs, or show one run's stages and funnel."""
-    from alphamine.pipeline.reporting import funnel
-
-    console = Console()
-    with open_records(runtime_root, db) as store:
-        if run_id is None:
-            table = Table(title=f"runs in {store.url}")
-            for col in ("run", "status", "created", "iteration", "candidates", "ready"):
-                table.add_column(col)
-            for r in store.list_runs():
-                rows = store.candidates(run_id=r.run_id)
-                ready = sum(x.status == "ready" for x in rows)
-                table.add_row(
-                    r.run_id, r.status, str(r.created_at)[:19], str((r.iteration or 0) + 1), str(len(rows)), str(ready)
-                )
-            console.print(table)
-            return
-        run_row = require_run(store, run_id)
-        console.print(
-            f"run [bold]{run_id}[/bold]: {run_row.status}, seed {run_row.seed}, data {run_row.data_fingerprint[:12]}"
-        )
-        f = funnel(store.candidates(run_id=run_id))
-        console.print("funnel: " + " -> ".join(f"{k} {v}" for k, v in f.items()))
-        table = Table(title="stages")
-        for col in ("iteration", "stage", "status", "finished", "summary"):
-            table.add_column(col, overflow="fold")
-        for st in store.stages(run_id):
-            table.add_row(
-                str(st.iteration + 1), st.stage, st.status, str(st.finished_at or "")[:19], json.dumps(st.summary)
-            )
-        console.print(table)
 
 
 def _run_dir(run_row: Any, runtime_root: Path) -> Path:
@@ -274,53 +247,6 @@ def report(
         typer.echo(f"{kind}: {path}")
 
 
-EXPORT_METRICS = ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin")
-
-
-def export(
-    out: Annotated[Path, typer.Option("--out", help="File to write (.csv or .json).")],
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run (default: all runs).")] = None,
-    status_filter: Annotated[str | None, typer.Option("--status", help="Only this status, e.g. ready.")] = None,
-    runtime_root: RootOpt = DEFAULT_ROOT,
-    db: DbOpt = None,
-) -> None:
-    """Export candidates with settings, thesis, lineage and IS/OS metrics (CSV or JSON)."""
-    if out.suffix.lower() not in (".csv", ".json"):
-        raise fail(f"--out must end in .csv or .json, got {out.name}")
-    with open_records(runtime_root, db) as store:
-        rows = store.candidates(run_id=run_id, status=status_filter)
-        results = store.results_for([r.id for r in rows])
-    records = []
-    for r in rows:
-        res = results.get(r.id)
-        rec: dict[str, Any] = {
-            "id": r.id,
-            "run_id": r.run_id,
-            "expression": r.expression,
-            "status": r.status,
-            "generator": r.generator,
-            "parent_id": r.parent_id,
-            "strategy": r.strategy,
-            "thesis": r.thesis.type,
-            "settings": json.dumps(r.settings.to_brain(), sort_keys=True),
-        }
-        for period in ("is", "os"):
-            for k in EXPORT_METRICS:
-                rec[f"{period}_{k}"] = res.metrics[period][k] if res else None
-        records.append(rec)
-    try:
-        if out.suffix.lower() == ".json":
-            out.write_text(json.dumps(records, indent=2), encoding="utf-8")
-        else:
-            with out.open("w", newline="", encoding="utf-8") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(records[0]) if records else ["id"])
-                w.writeheader()
-                w.writerows(records)
-    except OSError as e:
-        raise fail(f"cannot write {out}: {e}") from None
-    typer.echo(f"wrote {len(records)} candidates to {out}")
-
-
 def gate(
     run_id: Annotated[str, typer.Option("--run-id", help="Re-run the submit gate for this run.")],
     runtime_root: RootOpt = DEFAULT_ROOT,
@@ -333,10 +259,13 @@ def gate(
     from alphamine.pipeline.stages import run_gate
     from alphamine.sim.settings import make_settings
 
-    console = Console()
+    console = make_console()
     with open_records(runtime_root, db) as store:
         run_row = require_run(store, run_id)
-        config = RunConfig.model_validate(run_row.config)
+        try:
+            config = RunConfig.model_validate(run_row.config)
+        except ValueError as e:  # pydantic's ValidationError is a ValueError
+            raise fail(f"run {run_id}: its stored config cannot be read ({str(e).splitlines()[0]})") from None
         rc = RunContext(
             store,
             load_panel(config.data),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from alphamine.cli.console import expression_column, make_console, print_table
 from alphamine.cli.data_cmd import (
     DataOpt,
     MetaOpt,
@@ -21,8 +22,16 @@ from alphamine.cli.data_cmd import (
     resolve_panel,
     source_errors,
 )
-from alphamine.sim.result import SimResult
-from alphamine.sim.settings import SettingsError, make_settings
+
+if TYPE_CHECKING:
+    from alphamine.sim.result import SimResult
+
+
+def json_default(o: Any) -> Any:
+    """numpy scalars and arrays as plain JSON numbers and lists (`alphamine.sim.result.json_default`)."""
+    from alphamine.sim.result import json_default as plain
+
+    return plain(o)
 
 CHECK_STYLE = {"PASS": "green", "FAIL": "red", "WARNING": "yellow", "PENDING": "dim"}
 SUMMARY_ROWS = [
@@ -116,12 +125,19 @@ def simulate_command(
         Path | None, typer.Option("--jsonl-out", help="With --file: one JSON result per line.")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes for --file (default: all cores).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="For machines: the result JSON (with --file: one JSON line each) on stdout.")
+    ] = False,
 ) -> None:
     """Simulate alphas on local data with BRAIN's settings pipeline and metrics."""
-    from alphamine.sim.simulate import SimulationError, simulate
+    from alphamine.sim.settings import SettingsError, make_settings
 
-    if (expression is None) == (file is None):
-        raise fail("give one expression or --file FILE (not both)")
+    if expression is not None and file is not None:
+        raise fail("give one expression or --file FILE, not both")
+    if expression is None and file is None:
+        from alphamine.cli.expression_args import missing_expression_hint
+
+        raise fail(f"give one expression or --file FILE{missing_expression_hint()}")
     try:
         settings = make_settings(
             universe=universe,
@@ -138,19 +154,24 @@ def simulate_command(
         raise fail(str(e)) from None
     with source_errors():
         panel = resolve_panel(data, meta, sample, synthetic, seed)
-    console = Console()
+    console = make_console(stderr=as_json)  # with --json, stdout holds only JSON
     if file is not None:
         from alphamine.sim.memory import retain_freed_memory
 
         retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
-        _batch(file, jsonl_out, panel, settings, workers, console)
+        _batch(file, jsonl_out, panel, settings, workers, console, as_json)
         return
     assert expression is not None
-    try:
-        res = simulate(expression, panel, settings)
-    except SimulationError as e:
-        raise fail(str(e).replace("[", r"\[")) from None
-    print_result(res, console)
+    from alphamine.backends.local import LocalBackend
+    from alphamine.sim.batch import SimFailure, SimSpec
+
+    res = LocalBackend(panel, workers=1).simulate_many([SimSpec(expression, settings)])[0]
+    if isinstance(res, SimFailure):
+        raise fail(res.error.replace("[", r"\["))
+    if as_json:
+        typer.echo(res.to_json_text())
+    else:
+        print_result(res, console)
     try:
         if json_out is not None:
             json_out.write_text(res.to_json_text(), encoding="utf-8")
@@ -163,13 +184,20 @@ def simulate_command(
 
 
 def _batch(
-    file: Path, jsonl_out: Path | None, panel: Any, settings: Any, workers: int | None, console: Console
+    file: Path,
+    jsonl_out: Path | None,
+    panel: Any,
+    settings: Any,
+    workers: int | None,
+    console: Console,
+    as_json: bool = False,
 ) -> None:
-    from alphamine.sim.batch import SimFailure, simulate_many
+    from alphamine.backends.local import LocalBackend
+    from alphamine.sim.batch import SimFailure, SimSpec
 
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise fail(f"cannot read {file}: {e}") from None
     exprs = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not exprs:
@@ -183,6 +211,7 @@ def _batch(
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=as_json and not console.is_terminal,
     ) as bar:
         task = bar.add_task("sim", total=len(exprs), ok=0, failed=0)
 
@@ -190,32 +219,48 @@ def _batch(
             counts["failed" if isinstance(r, SimFailure) else "ok"] += 1
             bar.update(task, completed=done, ok=counts["ok"], failed=counts["failed"])
 
-        results = simulate_many(exprs, panel, settings, workers=workers, progress=tick)
+        backend = LocalBackend(panel, workers=workers)  # the CLI is the composition root
+        results = backend.simulate_many([SimSpec(e, settings) for e in exprs], progress=tick)
+    docs = [
+        {"regular": {"code": r.expression}, "status": "ERROR", "message": r.error}
+        if isinstance(r, SimFailure)
+        else {**r.to_json(), "status": "COMPLETE"}
+        for r in results
+    ]
+    lines_out = [json.dumps(doc, default=json_default) for doc in docs]
+    if as_json:
+        typer.echo("\n".join(lines_out))
+    else:
+        _print_batch_table(results, console)
+    if jsonl_out is not None:
+        try:
+            jsonl_out.write_text("".join(line + "\n" for line in lines_out), encoding="utf-8")
+        except OSError as e:
+            raise fail(f"cannot write {jsonl_out}: {e}") from None
+        console.print(f"wrote {jsonl_out}")
+
+
+def _print_batch_table(results: list[Any], console: Console) -> None:
+    from rich.markup import escape
+
+    from alphamine.sim.batch import SimFailure
+
     table = Table(title=f"{len(results)} expressions")
-    for col in ("expression", "IS sharpe", "OS sharpe", "fitness", "turnover", "failed checks / error"):
-        table.add_column(col)
-    out = []
+    expression_column(table)
+    for col in ("IS sharpe", "OS sharpe", "fitness", "turnover"):
+        table.add_column(col, justify="right")
+    table.add_column("failed checks / error", overflow="fold")
     for r in results:
         if isinstance(r, SimFailure):
-            table.add_row(r.expression, "", "", "", "", f"[red]{r.error}[/red]")
-            out.append({"regular": {"code": r.expression}, "status": "ERROR", "message": r.error})
+            table.add_row(escape(r.expression), "", "", "", "", f"[red]{escape(r.error)}[/red]")
         else:
             m, o = r.metrics["is"], r.metrics["os"]
             table.add_row(
-                r.expression,
+                escape(r.expression),
                 f"{m['sharpe']:.2f}",
                 f"{o['sharpe']:.2f}",
                 f"{m['fitness']:.2f}",
                 f"{m['turnover']:.1%}",
                 ", ".join(r.failed_checks()),
             )
-            out.append({**r.to_json(), "status": "COMPLETE"})
-    console.print(table)
-    if jsonl_out is not None:
-        try:
-            with jsonl_out.open("w", encoding="utf-8") as fh:
-                for doc in out:
-                    fh.write(json.dumps(doc, default=str) + "\n")
-        except OSError as e:
-            raise fail(f"cannot write {jsonl_out}: {e}") from None
-        console.print(f"wrote {jsonl_out}")
+    print_table(console, table)

@@ -31,7 +31,7 @@ from alphamine.data.errors import DataError
 from alphamine.data.fields import FieldInfo, FieldType, Unit
 from alphamine.data.panel import Panel
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "open_panel", "save_panel"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "open_panel", "read_catalogue", "save_panel"]
 
 FORMAT = "alphamine-panel"
 FORMAT_VERSION = 1
@@ -132,6 +132,18 @@ def _manifest(directory: Path) -> dict[str, Any]:
             f"{FORMAT_VERSION}; rebuild the cache"
         )
     return m
+
+
+def read_catalogue(directory: str | Path) -> tuple[dict[str, FieldInfo], int]:
+    """(catalogue, number of days) of the panel cached in `directory`, from its manifest alone (no
+    array is opened). DataError as `open_panel` for a missing or corrupt manifest."""
+    d = Path(directory)
+    m = _manifest(d)
+    try:
+        catalogue = {str(f["name"]): _info_from(str(f["name"]), f["info"]) for f in m["fields"]}
+        return catalogue, len(m["dates"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataError(f"{d / MANIFEST}: malformed manifest ({e})") from None
 
 
 def open_panel(directory: str | Path, mmap: bool = True, *, verify: bool = False) -> Panel:

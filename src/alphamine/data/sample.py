@@ -19,10 +19,7 @@ after the fiscal period end), and the universes ``TOP500 TOP200 TOP100``.
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import shutil
-from pathlib import Path
 
 from alphamine.data.cache import MANIFEST, open_panel, save_panel
 from alphamine.data.derived import add_derived_fields, pv_info
@@ -30,55 +27,32 @@ from alphamine.data.errors import DataError
 from alphamine.data.fundamentals import DEFAULT_LAG_DAYS, load_fundamentals
 from alphamine.data.loaders import add_market_group, load_long
 from alphamine.data.panel import Panel
+from alphamine.data.sample_paths import (
+    CACHE_ENV,
+    GICS_LEVELS,
+    NO_CACHE_ENV,
+    SAMPLE_DIR,
+    SAMPLE_FILES,
+    SAMPLE_UNIVERSES,
+    SHARES_COLUMN,
+    sample_cache_dir,
+    sample_path,
+)
 from alphamine.data.universes import add_top_universes
 
 __all__ = [
+    "CACHE_ENV",
     "GICS_LEVELS",
+    "NO_CACHE_ENV",
     "SAMPLE_DIR",
     "SAMPLE_FILES",
     "SAMPLE_UNIVERSES",
+    "SHARES_COLUMN",
     "build_sample",
     "load_sample",
     "sample_cache_dir",
     "sample_path",
 ]
-
-SAMPLE_DIR = Path(__file__).with_name("sample")
-SAMPLE_FILES = {
-    "daily": "sp500_daily.parquet",
-    "meta": "sp500_daily_meta.parquet",
-    "fundamentals": "sp500_fundamentals_annual.parquet",
-}
-GICS_LEVELS = ("sector", "industry_group", "industry", "subindustry")
-SAMPLE_UNIVERSES = (500, 200, 100)
-SHARES_COLUMN = "estimated_shares_outstanding"
-CACHE_ENV = "ALPHAMINE_CACHE_DIR"
-NO_CACHE_ENV = "ALPHAMINE_NO_DISK_CACHE"
-_KEYED_MODULES = ("panel", "fields", "derived", "universes", "fundamentals", "loaders", "sample", "cache")
-
-
-def sample_path(kind: str) -> Path:
-    """Path of a bundled file: ``daily``, ``meta`` or ``fundamentals``."""
-    return SAMPLE_DIR / SAMPLE_FILES[kind]
-
-
-def sample_cache_dir() -> Path | None:
-    """The disk cache directory for this exact sample and code, or None when disabled."""
-    if os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0"):
-        return None
-    base = os.environ.get(CACHE_ENV) or (
-        str(Path(os.environ["XDG_CACHE_HOME"]) / "alphamine")
-        if os.environ.get("XDG_CACHE_HOME")
-        else str(Path.home() / ".cache" / "alphamine")
-    )
-    h = hashlib.blake2b(digest_size=10)
-    for f in SAMPLE_FILES.values():
-        h.update((SAMPLE_DIR / f).read_bytes())
-    here = Path(__file__).parent
-    for mod in _KEYED_MODULES:
-        h.update((here / f"{mod}.py").read_bytes())
-    return Path(base) / f"sample-{h.hexdigest()}"
-
 
 @functools.cache
 def load_sample() -> Panel:

@@ -34,7 +34,7 @@ from alphamine.generate.mutate import (
     scale_lookbacks,
 )
 from alphamine.generate.rotation import supported
-from alphamine.sim.settings import Neutralization, Settings
+from alphamine.sim.settings import GROUP_NEUTRALIZATIONS, Neutralization, Settings
 
 HIGH_TURNOVER_TRIGGER = 0.4  # above this daily turnover, smooth (BRAIN fails at 0.7; IND max 0.4)
 LOW_TURNOVER_TRIGGER = 0.02  # below this, speed up (BRAIN fails at 0.01)
@@ -48,9 +48,6 @@ GROUP_BACKFILL_DAYS = 20  # peers' values of the last month fill a member's gap
 CORRELATION_TRIGGER = 0.7  # BRAIN's SELF_CORRELATION limit
 COMMON_FACTORS = ("rank(-returns)",)  # orthogonalize against these when the pool alpha is unknown
 FINEST_FIRST = (Neutralization.SUBINDUSTRY, Neutralization.INDUSTRY, Neutralization.SECTOR, Neutralization.MARKET)
-GROUP_OF = {
-    Neutralization.SUBINDUSTRY: "subindustry", Neutralization.INDUSTRY: "industry", Neutralization.SECTOR: "sector",
-}
 SMOOTHERS = frozenset({"ts_decay_linear", "ts_mean", "hump", "ts_decay_exp_window"})
 
 Proposal = tuple[Node | str, Settings | None, dict[str, Any]]
@@ -242,9 +239,9 @@ class Correlation(Optimizer):
             params = {"change": "neutralization", "neutralization": finer[0].value}
             out.append(("", s.with_(neutralization=finer[0]), params))
         for n in FINEST_FIRST:
-            if n in GROUP_OF and supported(n, ctx.catalogue):
-                out.append((call("group_neutralize", node, Name(GROUP_OF[n])), None,
-                            {"change": "group_neutralize", "group": GROUP_OF[n]}))
+            if n in GROUP_NEUTRALIZATIONS and supported(n, ctx.catalogue):
+                out.append((call("group_neutralize", node, Name(GROUP_NEUTRALIZATIONS[n])), None,
+                            {"change": "group_neutralize", "group": GROUP_NEUTRALIZATIONS[n]}))
                 break
         return _fill(node, out)
 

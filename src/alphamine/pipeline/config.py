@@ -6,6 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphamine.data.sources import DataSource
+
+__all__ = ["STAGES", "DataSource", "RunConfig"]
+
 STAGES: tuple[str, ...] = (
     "GENERATE",
     "INSPECT",
@@ -16,26 +20,6 @@ STAGES: tuple[str, ...] = (
     "SUBMIT_GATE",
     "REPORT",
 )
-
-
-class DataSource(BaseModel):
-    """Where the panel comes from; re-opened on resume and checked against the stored fingerprint."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: str = "sample"  # sample | file | synthetic
-    path: str | None = None
-    meta: str | None = None
-    n_instruments: int | None = None
-    n_days: int | None = None
-    seed: int = 0
-
-    def describe(self) -> str:
-        if self.kind == "synthetic":
-            return f"synthetic market {self.n_instruments} x {self.n_days} (seed {self.seed})"
-        if self.kind == "file":
-            return f"{self.path}" + (f" with meta {self.meta}" if self.meta else "")
-        return "bundled S&P 500 sample (2013-02-08..2018-02-07, 505 stocks)"
 
 
 class RunConfig(BaseModel):

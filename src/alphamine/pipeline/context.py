@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from alphamine.backends.base import Backend
 from alphamine.data.panel import Panel
 from alphamine.pipeline.config import RunConfig
 from alphamine.sim.settings import Settings
@@ -24,6 +25,21 @@ class RunContext:
     settings: Settings
     console: Console = field(default_factory=Console)
     quiet: bool = False
+    backend: Backend | None = None
+    """Where SIMULATE runs (the CLI builds it); None: a `LocalBackend` over `panel` on first use."""
+
+    def simulator(self) -> Backend:
+        """The run's simulation backend (see `backend`)."""
+        if self.backend is None:
+            from alphamine.backends.local import LocalBackend
+
+            self.backend = LocalBackend(self.panel, workers=self.config.workers)
+        return self.backend
+
+    @property
+    def backend_name(self) -> str:
+        """The store's `backend` column for this run's results ('local' when none was given)."""
+        return self.backend.name if self.backend is not None else "local"
 
     @property
     def fingerprint(self) -> str:

@@ -1,36 +1,105 @@
 """The run controller: iterate the stages until `target_ready` candidates are ready or
 `max_iterations` are done; every stage commits before the next starts, so `resume` continues after a
-crash, SIGKILL or Ctrl-C without repeating finished work."""
+crash, SIGKILL or Ctrl-C without repeating finished work.
+
+Failure contract: an unexpected error once the run exists becomes `RunFailed`, which records what
+was actually done about it (was the run marked failed in the store? was the traceback written to
+`runs/<id>/logs/error.log`?), because either step can itself fail (a damaged store, a full disk) and
+the CLI must never claim a record that does not exist. Errors a person can fix before the run
+starts (`RunError`, a `StoreError` opening the store) are raised as they are.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 import signal
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
+from alphamine.backends.base import Backend
 from alphamine.data.panel import Panel
 from alphamine.pipeline import stages as S
 from alphamine.pipeline.config import STAGES, DataSource, RunConfig
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.reporting import write_run_reports
+from alphamine.runtime import DB_FILENAME, DEFAULT_RUNTIME_ROOT
 from alphamine.sim.settings import make_settings
-from alphamine.store import Store
-
-DB_FILE = "alphamine.sqlite3"
-DEFAULT_RUNTIME_ROOT = Path(".alphamine")
+from alphamine.store import Store, StoreError
 
 
 class RunError(ValueError):
     """The run cannot start or continue (unknown run id, data changed since the run started, ...)."""
+
+
+class RunFailed(RuntimeError):
+    """Run `run_id` stopped on an unexpected error (`error`, also the `__cause__`).
+
+    Not a `RunError`: that one means "fix your input"; this one means "the run broke, here is its
+    record". The attributes say what that record truly is:
+    - `marked`: the store now says `failed`; else `mark_error` is why marking was impossible;
+    - `logged`: the traceback is in `error_log`; else `log_error` is why that file could not be
+      written, and `traceback_text` is the only copy (the caller must show it).
+    The message is ``run ID failed: TYPE: MESSAGE``."""
+
+    def __init__(
+        self,
+        run_id: str,
+        error: BaseException,
+        *,
+        traceback_text: str,
+        error_log: Path,
+        mark_error: BaseException | None = None,
+        log_error: BaseException | None = None,
+    ) -> None:
+        super().__init__(f"run {run_id} failed: {describe_error(error)}")
+        self.run_id = run_id
+        self.error = error
+        self.traceback_text = traceback_text
+        self.mark_error = mark_error
+        self.error_log = error_log
+        self.log_error = log_error
+
+    @property
+    def marked(self) -> bool:
+        return self.mark_error is None
+
+    @property
+    def logged(self) -> bool:
+        return self.log_error is None
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped run `run_id` (a `KeyboardInterrupt`, so existing handlers still
+    catch it); `marked` says whether the store now says `interrupted`, else `mark_error` is why not.
+    Carries the run id so the CLI can name the run to resume."""
+
+    def __init__(self, run_id: str, mark_error: BaseException | None = None) -> None:
+        super().__init__(f"run {run_id} interrupted")
+        self.run_id = run_id
+        self.mark_error = mark_error
+
+    @property
+    def marked(self) -> bool:
+        return self.mark_error is None
+
+
+def describe_error(error: BaseException) -> str:
+    """`TYPE: first line of the message`, with a database driver's own error in place of SQLAlchemy's
+    multi-line wrapper (which appends the SQL and a link)."""
+    inner = getattr(error, "orig", None)
+    shown = inner if isinstance(inner, BaseException) else error
+    lines = str(shown).strip().splitlines()
+    return f"{type(shown).__name__}: {lines[0]}" if lines else type(shown).__name__
 
 
 @dataclass(frozen=True)
@@ -44,23 +113,20 @@ class RunOutcome:
 
 
 def open_store(runtime_root: Path, db: str | None) -> Store:
-    runtime_root.mkdir(parents=True, exist_ok=True)
-    return Store.open(db if db else runtime_root / DB_FILE)
+    """The store of `runtime_root` (or the `db` URL). Every failure is a `StoreError` naming the store
+    (`Store.open`), including a runtime root that cannot be created."""
+    try:
+        runtime_root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"cannot create the runtime root {runtime_root} ({e.strerror or e})") from e
+    return Store.open(db if db else runtime_root / DB_FILENAME)
 
 
 def load_panel(source: DataSource) -> Panel:
-    if source.kind == "synthetic":
-        from alphamine.data.synthetic import synthetic
+    """The run's panel (`alphamine.data.sources.open_source`)."""
+    from alphamine.data.sources import open_source
 
-        assert source.n_instruments and source.n_days
-        return synthetic(source.n_instruments, source.n_days, seed=source.seed)
-    if source.kind == "file":
-        from alphamine.cli.data_cmd import resolve_panel
-
-        return resolve_panel(source.path, source.meta)
-    from alphamine.data.sample import load_sample
-
-    return load_sample()
+    return open_source(source)
 
 
 def new_run_id() -> str:
@@ -111,11 +177,14 @@ def _ready_count(rc: RunContext) -> int:
 
 
 def _loop(rc: RunContext) -> RunOutcome:
-    """Run every unfinished stage of every iteration in order (finished ones are skipped: resume)."""
-    done = rc.store.finished_stages(rc.run_id)
+    """Run every unfinished stage of every iteration in order (finished ones are skipped: resume).
+
+    Ctrl-C / SIGTERM mark the run `interrupted` and raise `RunInterrupted`; any other error, the final
+    report included, raises `RunFailed` from it (`record_failure` says what could be recorded)."""
     iteration = 0
     with _interruptible():
         try:
+            done = rc.store.finished_stages(rc.run_id)
             for iteration in range(rc.config.max_iterations):
                 rc.say(f"[bold]iteration {iteration + 1}/{rc.config.max_iterations}[/bold]")
                 for stage in STAGES:
@@ -130,17 +199,58 @@ def _loop(rc: RunContext) -> RunOutcome:
                 if _ready_count(rc) >= rc.config.target_ready:
                     rc.say(f"target reached: {_ready_count(rc)} ready")
                     break
-        except KeyboardInterrupt:
-            rc.store.set_run_status(rc.run_id, "interrupted", iteration=iteration)
-            raise
-        except Exception:
-            rc.store.set_run_status(rc.run_id, "failed", iteration=iteration)
-            rc.logs_dir.mkdir(parents=True, exist_ok=True)
-            (rc.logs_dir / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
-            raise
-    rc.store.set_run_status(rc.run_id, "finished", iteration=iteration)
-    paths = write_run_reports(rc.store, rc.run_id, rc.run_dir)  # final status in the report
-    return RunOutcome(rc.run_id, "finished", rc.run_dir, paths, _ready_count(rc), iteration + 1)
+            rc.store.set_run_status(rc.run_id, "finished", iteration=iteration)
+            paths = write_run_reports(rc.store, rc.run_id, rc.run_dir)  # final status in the report
+            ready = _ready_count(rc)
+        except KeyboardInterrupt as e:
+            mark_error: BaseException | None = None
+            try:
+                rc.store.set_run_status(rc.run_id, "interrupted", iteration=iteration)
+            except Exception as m:  # the interruption stays the news; say whether it is recorded
+                mark_error = m
+            raise RunInterrupted(rc.run_id, mark_error) from e
+        except Exception as e:
+            raise record_failure(rc, iteration, e) from e
+    return RunOutcome(rc.run_id, "finished", rc.run_dir, paths, ready, iteration + 1)
+
+
+def record_failure(rc: RunContext, iteration: int, error: BaseException) -> RunFailed:
+    """Mark run `rc.run_id` failed and write the traceback to `logs/error.log`, each as far as it can
+    be done, and return the `RunFailed` that says which of the two happened.
+
+    Marking can fail (the store itself may be what broke); then the log says so too. The log is
+    written to a temporary file and renamed into place, so `error.log` is either complete or not
+    there (a full disk leaves no empty or truncated log claiming to hold the traceback)."""
+    text = "".join(traceback.format_exception(error))
+    mark_error: BaseException | None = None
+    try:
+        rc.store.set_run_status(rc.run_id, "failed", iteration=iteration)
+    except Exception as e:
+        mark_error = e
+        text += f"\nthe run could not be marked failed: {describe_error(e)}\n"
+    path = rc.logs_dir / "error.log"
+    log_error: OSError | None = None
+    try:
+        _write_whole(path, text)
+    except OSError as e:
+        log_error = e
+    return RunFailed(rc.run_id, error, traceback_text=text, error_log=path, mark_error=mark_error, log_error=log_error)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` completely or not at all (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with suppress(OSError):  # best effort: the folder itself may be what is missing
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def start_run(
@@ -152,7 +262,10 @@ def start_run(
     console: Console | None = None,
     quiet: bool = False,
     panel: Panel | None = None,
+    backend: Backend | None = None,
 ) -> RunOutcome:
+    """Start run `run_id` (default: a timestamp) of `config` and run it to the end. `backend` is where
+    SIMULATE runs (the CLI builds it; None: a `LocalBackend` over the run's panel)."""
     settings = make_settings(config.settings)
     panel = panel if panel is not None else load_panel(config.data)
     if settings.universe not in panel.universes:
@@ -163,8 +276,11 @@ def start_run(
         if store.get_run(rid) is not None:
             raise RunError(f"run {rid} exists already; use `alphamine resume --run-id {rid}`")
         run_dir = runtime_root / "runs" / rid
-        (run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
-        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        try:
+            (run_dir / "artifacts").mkdir(parents=True, exist_ok=True)
+            (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunError(f"cannot create the run folder {run_dir} ({describe_error(e)})") from e
         store.create_run(
             rid,
             config=config.model_dump(mode="json"),
@@ -172,7 +288,7 @@ def start_run(
             data_fingerprint=panel.fingerprint(),
             runtime_root=str(runtime_root),
         )
-        rc = RunContext(store, panel, config, rid, run_dir, settings, console or Console(), quiet)
+        rc = RunContext(store, panel, config, rid, run_dir, settings, console or Console(), quiet, backend)
         rc.say(
             f"run [bold]{rid}[/bold] on {config.data.describe()} with {settings.universe}, "
             f"{settings.neutralization.value}, decay {settings.decay}; store {store.url}"
@@ -190,14 +306,24 @@ def resume_run(
     console: Console | None = None,
     quiet: bool = False,
     panel: Panel | None = None,
+    backend: Backend | None = None,
 ) -> RunOutcome:
+    """Continue run `run_id` where its last commit left off (`start_run` for `backend`)."""
     store = open_store(runtime_root, db)
     try:
         run = store.get_run(run_id)
         if run is None:
             known = ", ".join(r.run_id for r in store.list_runs()[:5]) or "none"
             raise RunError(f"no run {run_id!r} in {store.url} (recent runs: {known})")
-        config = RunConfig.model_validate(run.config)
+        try:
+            config = RunConfig.model_validate(run.config)
+        except ValidationError as e:  # a row written by another version, or edited by hand
+            bad = e.errors()[0] if e.errors() else {"loc": (), "msg": str(e)}
+            where = ".".join(str(p) for p in bad["loc"]) or "config"
+            raise RunError(
+                f"run {run_id} in {store.url} has a config this alphamine cannot read ({e.error_count()} "
+                f"error(s); {where}: {bad['msg']}); start a new run instead"
+            ) from e
         panel = panel if panel is not None else load_panel(config.data)
         if panel.fingerprint() != run.data_fingerprint:
             raise RunError(
@@ -205,9 +331,20 @@ def resume_run(
                 f"!= {run.data_fingerprint[:12]}); start a new run instead"
             )
         run_dir = Path(run.runtime_root) / "runs" / run_id if run.runtime_root else runtime_root / "runs" / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunError(f"cannot create the run folder {run_dir} ({describe_error(e)})") from e
         rc = RunContext(
-            store, panel, config, run_id, run_dir, make_settings(config.settings), console or Console(), quiet
+            store,
+            panel,
+            config,
+            run_id,
+            run_dir,
+            make_settings(config.settings),
+            console or Console(),
+            quiet,
+            backend,
         )
         done = store.finished_stages(run_id)
         rc.say(f"resuming run [bold]{run_id}[/bold] ({len(done)} stages already done)")

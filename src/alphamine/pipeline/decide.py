@@ -16,6 +16,7 @@ import numpy as np
 
 from alphamine.generate.candidate import Evidence
 from alphamine.sim import checks as C
+from alphamine.store.status import CandidateStatus
 
 PROMISING_SHARPE = 1.0
 PROMISING_FITNESS = 0.5
@@ -26,7 +27,7 @@ IGNORED_AT_DECIDE = {"SELF_CORRELATION"}  # decided at the gate against the acce
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str
+    status: CandidateStatus
     reasons: tuple[str, ...]
 
 
@@ -38,13 +39,13 @@ def decide(metrics_is: Mapping[str, float], checks: Sequence[Mapping[str, Any]])
     fails = failed_checks(checks)
     sharpe, fitness = float(metrics_is.get("sharpe", 0.0)), float(metrics_is.get("fitness", 0.0))
     if not fails:
-        return Verdict("gate_pending", ("passes every simulation check",))
+        return Verdict(CandidateStatus.GATE_PENDING, ("passes every simulation check",))
     why = tuple(f"fails {name}" for name in fails)
     if sharpe >= PROMISING_SHARPE and fitness >= PROMISING_FITNESS:
-        return Verdict("promising", (f"IS Sharpe {sharpe:.2f}, fitness {fitness:.2f}", *why))
+        return Verdict(CandidateStatus.PROMISING, (f"IS Sharpe {sharpe:.2f}, fitness {fitness:.2f}", *why))
     if sharpe <= FLIP_SHARPE:
-        return Verdict("promising", (f"IS Sharpe {sharpe:.2f}: the flipped sign may work", *why))
-    return Verdict("rejected", why)
+        return Verdict(CandidateStatus.PROMISING, (f"IS Sharpe {sharpe:.2f}: the flipped sign may work", *why))
+    return Verdict(CandidateStatus.REJECTED, why)
 
 
 def evidence(
@@ -88,8 +89,8 @@ def gate_checks(
 def gate_verdict(checks: Sequence[Mapping[str, Any]]) -> Verdict:
     fails = [c["name"] for c in checks if c.get("result") == "FAIL"]
     if fails:
-        return Verdict("promising", tuple(f"gate: fails {n}" for n in fails))
-    return Verdict("ready", ("passes every check including SELF_CORRELATION against the accepted pool",))
+        return Verdict(CandidateStatus.PROMISING, tuple(f"gate: fails {n}" for n in fails))
+    return Verdict(CandidateStatus.READY, ("passes every check including SELF_CORRELATION against the accepted pool",))
 
 
 def prune_correlated(

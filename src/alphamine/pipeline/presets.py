@@ -51,8 +51,58 @@ BUILTIN_PRESETS: dict[str, dict[str, Any]] = {
         "neutralization": "INDUSTRY",
         "truncation": 0.08,
     },
+    # The platform's regions (brain_agent's built-ins): for `alphamine run --backend brain`.
+    "usa_top3000_industry": {
+        "region": "USA",
+        "universe": "TOP3000",
+        "delay": 1,
+        "decay": 4,
+        "neutralization": "INDUSTRY",
+        "truncation": 0.08,
+    },
+    "usa_top3000_subindustry": {
+        "region": "USA",
+        "universe": "TOP3000",
+        "delay": 1,
+        "decay": 4,
+        "neutralization": "SUBINDUSTRY",
+        "truncation": 0.08,
+    },
+    "eur_top2500_slow_fast": {
+        "region": "EUR",
+        "universe": "TOP2500",
+        "delay": 1,
+        "decay": 4,
+        "neutralization": "SLOW_AND_FAST",
+        "truncation": 0.08,
+    },
+    "glb_top3000_market": {
+        "region": "GLB",
+        "universe": "TOP3000",
+        "delay": 1,
+        "decay": 4,
+        "neutralization": "MARKET",
+        "truncation": 0.08,
+    },
 }
 DEFAULT_PRESET = "sample_top500_industry"
+PLATFORM_PRESETS = frozenset(
+    {
+        "brain_usa_top3000",
+        "usa_top3000_industry",
+        "usa_top3000_subindustry",
+        "eur_top2500_slow_fast",
+        "glb_top3000_market",
+    }
+)
+"""Built-in presets for the BRAIN platform's own regions and universes (not the bundled sample's)."""
+
+
+def preset_command(name: str, values: Mapping[str, Any], *, platform: bool) -> str:
+    """The `alphamine run` command line that runs with preset `name` (on the platform when `platform`)."""
+    if platform:
+        return f"alphamine run --backend brain --preset {name} --dataset <dataset id>"
+    return f"alphamine run --preset {name}"
 
 
 class PresetError(ValueError):

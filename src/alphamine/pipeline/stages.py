@@ -20,9 +20,11 @@ from alphamine.generate.variants import generic_variants
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.progress import SimulationProgress
-from alphamine.sim.batch import SimFailure, SimSpec, simulate_many
+from alphamine.sim.batch import SimFailure, SimSpec
 from alphamine.sim.checks import PoolEntry
 from alphamine.store import CandidateRow, ResultRow
+from alphamine.store.status import UNSIMULATED_STATUSES
+from alphamine.store.status import CandidateStatus as CS
 
 DERIVED = ("variant:", "optimizer:")
 
@@ -88,30 +90,30 @@ def inspect_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dic
         errors = [d for d in diags if d.severity == "error"]
         if errors:
             rc.store.set_candidate_status(
-                [row.id], "invalid", reason=f"lint {errors[0].code}: {errors[0].message}", conn=conn
+                [row.id], CS.INVALID, reason=f"lint {errors[0].code}: {errors[0].message}", conn=conn
             )
             counts["invalid"] += 1
             continue
         if row.settings.universe not in rc.panel.universes:
             rc.store.set_candidate_status(
-                [row.id], "invalid", reason=f"unknown universe {row.settings.universe}", conn=conn
+                [row.id], CS.INVALID, reason=f"unknown universe {row.settings.universe}", conn=conn
             )
             counts["invalid"] += 1
             continue
         earlier = rc.store.find_candidate(row.expr_hash, row.settings_key)
         if earlier is not None and earlier.id != row.id and earlier.run_id != rc.run_id:
             rc.store.set_candidate_status(
-                [row.id], "duplicate", reason=f"same as #{earlier.id} of run {earlier.run_id}", conn=conn
+                [row.id], CS.DUPLICATE, reason=f"same as #{earlier.id} of run {earlier.run_id}", conn=conn
             )
             counts["duplicate"] += 1
             continue
-        rc.store.set_candidate_status([row.id], "queued", reason="lint clean", conn=conn)
+        rc.store.set_candidate_status([row.id], CS.QUEUED, reason="lint clean", conn=conn)
         counts["queued"] += 1
     return counts
 
 
 def inspect(rc: RunContext, iteration: int) -> dict[str, Any]:
-    rows = rc.store.candidates(run_id=rc.run_id, status="generated", iteration=iteration)
+    rows = rc.store.candidates(run_id=rc.run_id, status=CS.GENERATED, iteration=iteration)
     with rc.store.transaction() as conn:
         counts = inspect_rows(rc, rows, conn)
         rc.store.finish_stage(rc.run_id, iteration, "INSPECT", counts, conn=conn)
@@ -127,13 +129,15 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
     todo: list[CandidateRow] = []
     with rc.store.transaction() as conn:
         for row in rows:
-            if rc.store.get_result(row.expr_hash, row.settings_key, rc.fingerprint) is not None:
-                rc.store.set_candidate_status([row.id], "simulated", reason="result reused from the store", conn=conn)
+            stored = rc.store.get_result(row.expr_hash, row.settings_key, rc.fingerprint, backend=rc.backend_name)
+            if stored is not None:
+                rc.store.set_candidate_status([row.id], CS.SIMULATED, reason="result reused from the store", conn=conn)
                 counts["reused"] += 1
             else:
                 todo.append(row)
     if not todo:
         return counts
+    backend = rc.simulator()
     progress = SimulationProgress(
         rc, total=len(todo), workers=rc.config.workers, label=f"{stage.lower()} it{iteration}"
     )
@@ -148,16 +152,20 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
                 log_path=str(rc.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"),
             )
             specs = [SimSpec(r.expression, r.settings) for r in batch]
-            results = simulate_many(specs, rc.panel, workers=rc.config.workers, progress=progress.tick)
+            results = backend.simulate_many(specs, progress=progress.tick)
             with rc.store.transaction() as conn:
                 for row, res in zip(batch, results, strict=True):
                     if isinstance(res, SimFailure):
-                        rc.store.set_candidate_status([row.id], "failed", reason=res.error, conn=conn)
+                        rc.store.set_candidate_status([row.id], CS.FAILED, reason=res.error, conn=conn)
                         counts["failed"] += 1
                         rc.log(iteration, stage, f"#{row.id} FAILED {row.expression}: {res.error}")
                     else:
-                        rc.store.put_result(res, expr_hash=row.expr_hash, conn=conn)
-                        rc.store.set_candidate_status([row.id], "simulated", reason="simulated locally", conn=conn)
+                        if not res.data_fingerprint:  # a platform result: key it by the run's data
+                            res.data_fingerprint = rc.fingerprint
+                        rc.store.put_result(res, expr_hash=row.expr_hash, backend=backend.name, conn=conn)
+                        rc.store.set_candidate_status(
+                            [row.id], CS.SIMULATED, reason=f"simulated on the {backend.name} backend", conn=conn
+                        )
                         counts["simulated"] += 1
                         m = res.metrics["is"]
                         rc.log(
@@ -174,7 +182,7 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
 
 
 def simulate(rc: RunContext, iteration: int) -> dict[str, Any]:
-    rows = rc.store.candidates(run_id=rc.run_id, status="queued", iteration=iteration)
+    rows = rc.store.candidates(run_id=rc.run_id, status=CS.QUEUED, iteration=iteration)
     counts = simulate_rows(rc, iteration, "SIMULATE", rows)
     rc.store.finish_stage(rc.run_id, iteration, "SIMULATE", counts)
     rc.say(f"  SIMULATE: {counts['simulated']} simulated, {counts['reused']} reused, {counts['failed']} failed")
@@ -183,7 +191,7 @@ def simulate(rc: RunContext, iteration: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- shared
 def results_of(rc: RunContext, rows: Sequence[CandidateRow]) -> dict[int, ResultRow]:
-    return rc.store.results_for([r.id for r in rows])
+    return rc.store.results_for([r.id for r in rows], backend=rc.backend_name)
 
 
 def derive(
@@ -209,14 +217,14 @@ def derive(
             add_candidates(rc, iteration, linked, conn=conn)
     new = [
         r
-        for r in rc.store.candidates(run_id=rc.run_id, status="generated", iteration=iteration)
+        for r in rc.store.candidates(run_id=rc.run_id, status=CS.GENERATED, iteration=iteration)
         if r.generator.startswith(DERIVED)
     ]
     with rc.store.transaction() as conn:
         counts = inspect_rows(rc, new, conn)
     queued = [
         r
-        for r in rc.store.candidates(run_id=rc.run_id, status="queued", iteration=iteration)
+        for r in rc.store.candidates(run_id=rc.run_id, status=CS.QUEUED, iteration=iteration)
         if r.generator.startswith(DERIVED)
     ]
     sims = simulate_rows(rc, iteration, stage, queued)
@@ -233,8 +241,7 @@ def variant_search(rc: RunContext, iteration: int) -> dict[str, Any]:
     rows = [
         r
         for r in rc.store.candidates(run_id=rc.run_id, iteration=iteration)
-        if not r.generator.startswith(DERIVED)
-        and r.status not in ("generated", "queued", "invalid", "duplicate", "failed")
+        if not r.generator.startswith(DERIVED) and r.status not in (*UNSIMULATED_STATUSES, CS.FAILED)
     ]
     results = results_of(rc, rows)
     good = [r for r in ranked(rows, results) if abs(results[r.id].metrics["is"]["sharpe"]) >= D.PROMISING_SHARPE / 2]
@@ -274,7 +281,7 @@ def decide_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dict
 
 
 def decide(rc: RunContext, iteration: int) -> dict[str, Any]:
-    rows = rc.store.candidates(run_id=rc.run_id, status="simulated", iteration=iteration)
+    rows = rc.store.candidates(run_id=rc.run_id, status=CS.SIMULATED, iteration=iteration)
     with rc.store.transaction() as conn:
         counts = decide_rows(rc, rows, conn)
         rc.store.finish_stage(rc.run_id, iteration, "DECIDE", counts, conn=conn)
@@ -289,7 +296,7 @@ def decide(rc: RunContext, iteration: int) -> dict[str, Any]:
 def enhance(rc: RunContext, iteration: int) -> dict[str, Any]:
     rows = [
         r
-        for r in rc.store.candidates(run_id=rc.run_id, iteration=iteration, status="promising")
+        for r in rc.store.candidates(run_id=rc.run_id, iteration=iteration, status=CS.PROMISING)
         if not r.generator.startswith("optimizer:")
     ]
     results = results_of(rc, rows)
@@ -305,7 +312,7 @@ def enhance(rc: RunContext, iteration: int) -> dict[str, Any]:
         if proposals:
             pairs.append((row, proposals))
     counts = derive(rc, iteration, "ENHANCE", pairs) if pairs else {}
-    new = [r for r in rc.store.candidates(run_id=rc.run_id, status="simulated", iteration=iteration)]
+    new = [r for r in rc.store.candidates(run_id=rc.run_id, status=CS.SIMULATED, iteration=iteration)]
     with rc.store.transaction() as conn:
         decided = decide_rows(rc, new, conn)
         summary = {"parents": len(pairs), **counts, **{f"decided_{k}": v for k, v in decided.items()}}
@@ -333,15 +340,15 @@ def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
             res.checks, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
         )
         v = D.gate_verdict(checks)
-        if v.status != "ready":
+        if v.status != CS.READY:
             rc.store.set_candidate_status(
-                [row.id], "promising", reason="readiness revoked: " + "; ".join(v.reasons), conn=conn
+                [row.id], CS.PROMISING, reason="readiness revoked: " + "; ".join(v.reasons), conn=conn
             )
             rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict="revoked", reasons=v.reasons, conn=conn)
             counts["revoked"] += 1
         else:
             pool.append((row, res))
-    pending = rc.store.candidates(run_id=rc.run_id, status="gate_pending")
+    pending = rc.store.candidates(run_id=rc.run_id, status=CS.GATE_PENDING)
     results = results_of(rc, pending)
     for row in ranked(pending, results):
         res = results[row.id]
@@ -351,7 +358,7 @@ def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
         v = D.gate_verdict(checks)
         rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict=v.status, reasons=v.reasons, conn=conn)
         rc.store.set_candidate_status([row.id], v.status, reason="; ".join(v.reasons), conn=conn)
-        if v.status == "ready":
+        if v.status == CS.READY:
             pool.append((row, res))
             counts["ready"] += 1
         else:

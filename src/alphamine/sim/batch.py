@@ -11,16 +11,27 @@ of every page it writes, which on our VMs costs more than its first batch's arit
 call with the same panel object, worker count and cache budget (and no correlation pool) reuses the
 warm workers and their caches; anything else, `close_workers()`, an error or Ctrl-C during a batch,
 or interpreter exit stops them.
+
+Why workers watch their parent: when the parent is SIGKILLed (or OOM-killed) mid-batch nothing stops
+them, and each one used to finish its chunk and die printing a BrokenPipeError traceback into the
+terminal the user had left. A worker asks the kernel (Linux `prctl(PR_SET_PDEATHSIG)`) for a
+signal when its parent dies, and exits silently at once if the parent is really gone (the signal
+also comes when only the forking *thread* ends, e.g. a server's runner thread: then the worker
+stays). Independently, a worker whose pipe to the parent breaks (BrokenPipeError, EOFError,
+ConnectionResetError) while the parent is gone exits with status 0 and no output, so platforms
+without prctl are quiet too (they only exit later, after their current chunk).
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import math
 import multiprocessing as mp
 import multiprocessing.pool
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +84,10 @@ _PANEL: Panel | None = None
 _POOL: Sequence[PoolEntry] | None = None
 _CACHE: SubexpressionCache | None = None
 _CACHE_BYTES = DEFAULT_CACHE_BYTES
+_PARENT = 0  # in a worker: the pid of the process that forked it (0 in the parent)
+PARENT_GONE_SIGNAL: int | None = getattr(signal, "SIGUSR1", None)
+"""The signal a worker asks the kernel for when its parent dies (its handler checks the parent)."""
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -86,8 +101,9 @@ class _Workers:
     owner: int  # pid of the process that forked them (a forked child must not use its parent's pool)
 
     def fits(self, panel: Panel, size: int, cache_bytes: int) -> bool:
-        return (self.owner == os.getpid() and self.panel is panel and self.size == size
-                and self.cache_bytes == cache_bytes)
+        return (
+            self.owner == os.getpid() and self.panel is panel and self.size == size and self.cache_bytes == cache_bytes
+        )
 
 
 _WORKERS: _Workers | None = None
@@ -137,13 +153,68 @@ def _run_one(index: int, spec: SimSpec) -> tuple[int, SimResult | SimFailure]:
         return index, SimFailure(spec.expression, spec.settings, f"{type(e).__name__}: {e}")
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """Workers leave Ctrl-C and SIGTERM to the parent (which owns the run and its transaction): a
-    handler inherited through fork must not fire inside a worker when the pool shuts down. They also
-    drop the free heap inherited from the parent instead of copying it on write (`sim.memory`)."""
+    handler inherited through fork must not fire inside a worker when the pool shuts down. They exit
+    silently when `parent` dies (module doc), and drop the free heap inherited from the parent
+    instead of copying it on write (`sim.memory`)."""
+    global _PARENT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _PARENT = parent
+    if PARENT_GONE_SIGNAL is not None:
+        signal.signal(PARENT_GONE_SIGNAL, _on_parent_death_signal)
+        _request_parent_death_signal(PARENT_GONE_SIGNAL)
+    if _parent_gone():  # it died before the request took effect: no signal will come
+        os._exit(0)
     release_inherited_heap()
+
+
+def _parent_gone() -> bool:
+    """In a worker: the process that forked it has died (the worker was re-parented)."""
+    return _PARENT != 0 and os.getppid() != _PARENT
+
+
+def _on_parent_death_signal(signum: int, frame: Any) -> None:
+    """Exit at once, without a word, when the parent is gone; otherwise (only the forking thread
+    ended, the parent lives on) keep working."""
+    if _parent_gone():
+        os._exit(0)
+
+
+def _request_parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send `signum` to this process when its parent dies; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+_ForkProcess: Any = getattr(mp.context, "ForkProcess", mp.Process)  # absent where fork is (Windows)
+
+
+class _QuietWorker(_ForkProcess):
+    """A pool worker that exits with status 0 and no traceback when its pipe to a dead parent breaks
+    (module doc); any other failure, or a broken pipe while the parent lives, is reported as before."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except (BrokenPipeError, EOFError, ConnectionResetError):
+            if _parent_gone():
+                os._exit(0)
+            raise
+
+
+class _QuietPool(multiprocessing.pool.Pool):
+    """`multiprocessing.pool.Pool` whose workers are `_QuietWorker`s (fork start method)."""
+
+    @staticmethod
+    def Process(ctx: Any, *args: Any, **kwds: Any) -> Any:
+        return _QuietWorker(*args, **kwds)
 
 
 def _run_chunk(task: tuple[int, list[tuple[int, SimSpec]]]) -> list[tuple[int, SimResult | SimFailure]]:
@@ -190,7 +261,7 @@ def _worker_pool(
     close_workers()
     _CACHE = _prefetched_fields(panel, specs, cache_bytes)  # inherited by the workers forked now
     _CACHE_EPOCH = _EPOCH  # ... and valid in this epoch
-    fresh = mp.get_context("fork").Pool(size, initializer=_worker_init)
+    fresh = _QuietPool(size, initializer=_worker_init, initargs=(os.getpid(),), context=mp.get_context("fork"))
     if pool is not None:
         return fresh, False
     _WORKERS = _Workers(fresh, panel, size, cache_bytes, os.getpid())

@@ -77,6 +77,10 @@ def _sub_pnl_block(
         pnl[i] += d * rj if rj == rj else 0.0
 
 
+SUB_BOOK_RESIDUE = 1e-12
+"""A sub-universe book holding less than this fraction of the book is rounding residue: its PnL is 0."""
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float, acc: np.ndarray) -> float:
     """One day of the sub-universe book (brain.md §4.3): the weights of names in `sub` holding a
@@ -99,7 +103,9 @@ def _sub_row(w: np.ndarray, sub: np.ndarray, r: np.ndarray, scale: float, acc: n
         _sub_pnl_block(w, sub, r, mean, base, LANES, acc)
     _sub_pnl_block(w, sub, r, mean, full, n - full, acc)
     gross = fold(acc[0])
-    if not (gross > 0.0):
+    # Weights are fractions of the book (Σ|w| = 1). Names that hold only rounding residue of it (seen:
+    # 1e-317 each) make no sub-book: re-scaling the residue would overflow (scale / gross = inf).
+    if not (gross > SUB_BOOK_RESIDUE):
         return 0.0
     return fold(acc[1]) * (scale / gross)
 

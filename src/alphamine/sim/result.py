@@ -98,12 +98,14 @@ class SimResult:
         }
 
     def to_json_text(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_json(), indent=indent, default=_json_default)
+        return json.dumps(self.to_json(), indent=indent, default=json_default)
 
     def write_pnl_csv(self, path: str | Path) -> None:
         """date,pnl for every day from the first position to the end (IS and OS)."""
-        s = self.pnl
-        lines = ["date,pnl"] + [f"{d.date().isoformat()},{v!r}" for d, v in zip(s.index, s.to_numpy(), strict=True)]
+        f = self.periods.first
+        days = self.dates[f:].astype("datetime64[D]").astype(str).tolist()  # ISO yyyy-mm-dd
+        values = self.daily_pnl[f:].tolist()  # plain floats: repr is the shortest exact decimal
+        lines = ["date,pnl"] + [f"{d},{v!r}" for d, v in zip(days, values, strict=True)]
         Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def plot(self, path: str | Path | None = None, title: str | None = None) -> Any:
@@ -146,7 +148,8 @@ class SimResult:
         return fig
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """`json.dumps(default=...)` for results: numpy scalars and arrays as plain numbers and lists."""
     if isinstance(o, np.floating | np.integer):
         return o.item()
     if isinstance(o, np.ndarray):

@@ -36,6 +36,14 @@ class Neutralization(StrEnum):
     SLOW_AND_FAST = "SLOW_AND_FAST"
 
 
+GROUP_NEUTRALIZATIONS: dict[Neutralization, str] = {
+    Neutralization.SECTOR: "sector",
+    Neutralization.INDUSTRY: "industry",
+    Neutralization.SUBINDUSTRY: "subindustry",
+}
+"""The neutralizations that demean within a GROUP field, and that field's name (the one definition)."""
+
+
 class OnOff(StrEnum):
     ON = "ON"
     OFF = "OFF"

@@ -24,6 +24,7 @@ from alphamine.sim.positions import build_weights
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import (
     BOOK_SIZE,
+    GROUP_NEUTRALIZATIONS,
     NEUTRALIZED_ZERO_TOLERANCE,
     TRUNCATION_MAX_ROUNDS,
     TRUNCATION_TOLERANCE,
@@ -49,11 +50,6 @@ FAST_FACTORS = {
     "liquidity": "log(adv20)",
 }
 RISK_GROUP = "industry"
-GROUP_NEUTRALIZATIONS = {
-    Neutralization.SECTOR: "sector",
-    Neutralization.INDUSTRY: "industry",
-    Neutralization.SUBINDUSTRY: "subindustry",
-}
 
 
 class SimulationError(ValueError):

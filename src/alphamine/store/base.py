@@ -25,10 +25,10 @@ from typing import Any, TypeVar
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.pool import StaticPool
 
+from alphamine.runtime import DB_FILENAME, DEFAULT_RUNTIME_ROOT
+from alphamine.store.damage import translate_damage
 from alphamine.store.errors import StoreError
 
-DB_FILENAME = "alphamine.sqlite3"
-DEFAULT_RUNTIME_ROOT = ".alphamine"
 BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "alphamine_begin"
 T = TypeVar("T")
@@ -70,7 +70,8 @@ def resolve_url(target: str | Path) -> URL:
 
 
 def make_engine(url: URL) -> Engine:
-    """An engine for `url`; SQLite gets the pragmas and explicit-BEGIN hooks (module doc).
+    """An engine for `url`; SQLite gets the pragmas and explicit-BEGIN hooks (module doc), and its
+    damage errors become `StoreUnreadableError` (`store.damage`).
 
     Pooled connections are kept (closing the last connection to a WAL database checkpoints it, which
     made every short transaction ~15x slower with a non-pooling engine); a forked child drops the
@@ -84,6 +85,7 @@ def make_engine(url: URL) -> Engine:
     else:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     _dispose_in_forked_children(engine)
+    translate_damage(engine, url)  # a damaged file: StoreUnreadableError naming it, wherever it shows
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection, func, insert, inspect, select, text
 
-from alphamine.store.errors import SchemaTooNewError, StoreError
+from alphamine.store.errors import SchemaTooNewError, StoreUnreadableError
 from alphamine.store.schema import LATEST_VERSION, SCHEMA_VERSION, build_metadata
 
 Migration = Callable[[Connection], None]
@@ -50,24 +50,28 @@ MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2]
 assert len(MIGRATIONS) == LATEST_VERSION
 
 
-def current_version(conn: Connection) -> int:
-    """The database's schema version (0 when it has no alphamine tables yet)."""
+def current_version(conn: Connection, where: str = "(unnamed)") -> int:
+    """The database's schema version (0 when it has no alphamine tables yet). A database with some of
+    alphamine's tables but no version table raises `StoreUnreadableError` naming `where`."""
     insp = inspect(conn)
     if not insp.has_table("schema_version"):
         present = set(insp.get_table_names())
         if present.intersection(_OURS):
-            raise StoreError(
-                f"the database has tables {sorted(present.intersection(_OURS))} but no schema_version table; "
-                "it was not created by alphamine's store"
+            raise StoreUnreadableError(
+                where,
+                f"it has tables {', '.join(sorted(present.intersection(_OURS)))} but no schema_version "
+                "table: it was not created by alphamine's store",
             )
         return 0
     return int(conn.execute(select(func.max(SCHEMA_VERSION.c.version))).scalar() or 0)
 
 
-def check_not_newer(version: int, latest: int = LATEST_VERSION) -> None:
+def check_not_newer(version: int, latest: int = LATEST_VERSION, where: str | None = None) -> None:
+    """`SchemaTooNewError` (naming the store `where` when given) if `version` is above `latest`."""
     if version > latest:
+        subject = f"the store {where}" if where else "the database"
         raise SchemaTooNewError(
-            f"the database has schema version {version} but this alphamine knows only up to {latest}; "
+            f"{subject} has schema version {version} but this alphamine knows only up to {latest}; "
             "upgrade alphamine (or point --db/--runtime-root at another store)"
         )
 
@@ -78,23 +82,25 @@ def migrate(
     read: Callable[[], AbstractContextManager[Connection]] | None = None,
     target: int = LATEST_VERSION,
     migrations: list[Migration] | None = None,
+    where: str | None = None,
 ) -> int:
     """Bring the database to `target`, one committed transaction per step; returns the final version.
 
     `begin` opens a write transaction (the store's `transaction`), `read` a read-only one: an up-to-date
     database is only read, so opening a store never waits for a run that is busy writing. `target`
-    below the latest is for tests that build an old database."""
+    below the latest is for tests that build an old database. `where` names the store in errors."""
     steps = MIGRATIONS if migrations is None else migrations
+    label = where or "(unnamed)"
     if read is not None:
         with read() as conn:
-            version = current_version(conn)
-        check_not_newer(version, len(steps))
+            version = current_version(conn, label)
+        check_not_newer(version, len(steps), where)
         if version >= target:
             return version
     while True:
         with begin() as conn:
-            version = current_version(conn)
-            check_not_newer(version, len(steps))
+            version = current_version(conn, label)
+            check_not_newer(version, len(steps), where)
             if version >= target:
                 return version
             steps[version](conn)

@@ -12,9 +12,12 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import URL, Engine
+from sqlalchemy.exc import ArgumentError
 
 from alphamine.store.base import make_engine, mask_url, resolve_url
 from alphamine.store.candidates import CandidatesMixin
+from alphamine.store.damage import store_label
+from alphamine.store.errors import StoreError
 from alphamine.store.migrations import LATEST_VERSION, migrate
 from alphamine.store.results import ResultsMixin
 from alphamine.store.runs import RunsMixin
@@ -24,15 +27,19 @@ class Store(RunsMixin, CandidatesMixin, ResultsMixin):
     """Persistent record of runs, candidates, results and gate decisions (see the package doc)."""
 
     url: str  # password masked: safe to log and print
+    where: str  # how messages name the store: the SQLite file's path, else `url`
     schema_version: int
 
     def __init__(self, engine: Engine, url: URL, *, migrate_to: int = LATEST_VERSION) -> None:
         """Prefer `Store.open`. `migrate_to` below the latest exists only to build old databases in tests."""
         self.engine = engine
         self.url = mask_url(url)
+        self.where = store_label(url)
         self.dialect = engine.dialect.name
         try:
-            self.schema_version = migrate(self.transaction, read=lambda: self._read(None), target=migrate_to)
+            self.schema_version = migrate(
+                self.transaction, read=lambda: self._read(None), target=migrate_to, where=self.where
+            )
         except BaseException:
             engine.dispose()
             raise
@@ -41,10 +48,28 @@ class Store(RunsMixin, CandidatesMixin, ResultsMixin):
     def open(cls, target: str | Path, *, migrate_to: int = LATEST_VERSION) -> Store:
         """Open (creating and migrating as needed) the store at `target`: a filesystem path means a
         SQLite file (an existing directory means `<dir>/alphamine.sqlite3`; parents are created), a
-        string containing `://` an SQLAlchemy URL. Raises `SchemaTooNewError` for a database written by
-        a newer alphamine."""
-        url = resolve_url(target)
-        return cls(make_engine(url), url, migrate_to=migrate_to)
+        string containing `://` an SQLAlchemy URL.
+
+        Every failure is a `StoreError` whose message names the store and says what to do:
+        `SchemaTooNewError` for a database written by a newer alphamine, `StoreUnreadableError` for a
+        file that is not an alphamine database or is damaged (also raised by any later operation that
+        reaches damage, `store.damage`), a plain `StoreError` for a path that cannot be created or
+        opened, a malformed URL or a missing database driver. The file is never written when opening
+        fails."""
+        try:
+            url = resolve_url(target)
+        except OSError as e:
+            why = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
+            raise StoreError(f"cannot create the store at {target} ({why})") from e
+        except ArgumentError as e:
+            raise StoreError(f"the store URL is not a valid SQLAlchemy URL ({e})") from e
+        try:
+            engine = make_engine(url)
+        except ArgumentError as e:  # NoSuchModuleError: an unknown dialect
+            raise StoreError(f"cannot use the store {mask_url(url)} ({e})") from e
+        except ImportError as e:
+            raise StoreError(f"the database driver for {mask_url(url)} is not installed ({e})") from e
+        return cls(engine, url, migrate_to=migrate_to)
 
     def close(self) -> None:
         """Release every connection. Committed data is already durable; nothing is flushed here."""

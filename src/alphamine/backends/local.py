@@ -1,0 +1,107 @@
+"""`LocalBackend`: the `Backend` protocol over this machine's fork pool (`alphamine.sim.batch`).
+
+Why a class around `simulate_many`: the pipeline, the CLI and the local BRAIN-compatible server
+(`alphamine.brain.server`) must see every engine through one seam (`backends.base.Backend`). This
+backend owns one panel and answers the protocol's questions from it: the catalogue and universes
+are the panel's, the fingerprint is the panel's content hash, the region is "USA" unless the panel
+names one (a `region` attribute or the `region=` argument).
+
+Contract: `simulate_many(specs)` returns exactly what `alphamine.sim.batch.simulate_many(specs, panel,
+workers=, cache_bytes=)` returns (same order, `SimResult` or `SimFailure` per spec, a failure never
+stops the batch). Calls are serialized by a process-wide lock, because `sim.batch` keeps its worker
+state in module globals: two threads (the server's runner threads, say) must not drive it at once.
+`checks()` is None: a local result already carries every check it has. `close()` stops the kept
+workers; it is idempotent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from alphamine.backends.base import Outcome, Progress
+from alphamine.data.fields import FieldInfo
+from alphamine.data.panel import Panel
+from alphamine.sim.batch import DEFAULT_CACHE_BYTES, SimSpec, close_workers, simulate_many
+
+DEFAULT_REGION = "USA"
+"""The bundled sample is S&P 500 data; synthetic markets imitate it."""
+
+_BATCH_LOCK = threading.Lock()
+"""`sim.batch` keeps its panel, pool and cache in module globals: one batch at a time per process."""
+
+
+class LocalBackend:
+    """Simulations on this machine over one `Panel` (module doc).
+
+    `workers`: processes for a batch (None = all cores, 1 = in this process). `cache_bytes`: each
+    worker's sub-expression cache budget. `region`: the region code offered (default: the panel's
+    `region` attribute if it has one, else USA).
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        panel: Panel,
+        workers: int | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        *,
+        region: str | None = None,
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1 (got {workers})")
+        self.panel = panel
+        self.workers = workers
+        self.cache_bytes = cache_bytes
+        self.region = (region or getattr(panel, "region", None) or DEFAULT_REGION).upper()
+        self._closed = False
+        self._universes: list[str] | None = None
+
+    # ------------------------------------------------------------------ what this backend offers
+    def catalogue(self) -> Mapping[str, FieldInfo]:
+        return self.panel.catalogue
+
+    def universes(self) -> Sequence[str]:
+        """The panel's universes, largest first (TOP40, TOP20, TOP8)."""
+        if self._universes is None:
+            unis = self.panel.universes
+            size = {name: int(mask.sum(axis=1).max()) if mask.size else 0 for name, mask in unis.items()}
+            self._universes = sorted(unis, key=lambda u: (-size[u], u))
+        return list(self._universes)
+
+    def regions(self) -> Sequence[str]:
+        return [self.region]
+
+    def fingerprint(self) -> str | None:
+        return self.panel.fingerprint()
+
+    # ------------------------------------------------------------------ simulation
+    def simulate_many(self, specs: Sequence[SimSpec], progress: Progress | None = None) -> list[Outcome]:
+        """Every spec simulated on the panel, outcomes in the order of `specs` (module doc)."""
+        if self._closed:
+            raise RuntimeError("LocalBackend is closed")
+        with _BATCH_LOCK:
+            return simulate_many(
+                list(specs), self.panel, workers=self.workers, cache_bytes=self.cache_bytes, progress=progress
+            )
+
+    def checks(self, alpha_id: str) -> list[dict[str, Any]] | None:
+        return None
+
+    def close(self) -> None:
+        """Stop the worker processes kept between batches. Idempotent; the backend refuses work after."""
+        if not self._closed:
+            self._closed = True
+            with _BATCH_LOCK:
+                close_workers()
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalBackend({self.panel.name or 'panel'!r}, workers={self.workers}, region={self.region!r})"
