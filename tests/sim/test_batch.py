@@ -67,25 +67,26 @@ def test_workers_are_kept_for_the_next_batch_on_the_same_panel() -> None:
     panel = small_market(4)
     try:
         first = simulate_many(EXPRS[:4], panel, {"universe": "TOP24"}, workers=2)
-        kept = B._WORKERS
+        kept = B.DEFAULT_POOL.kept
         assert kept is not None and kept.panel is panel
         again = simulate_many(EXPRS[1:], panel, {"universe": "TOP24"}, workers=2)  # overlaps: cache hits
-        assert B._WORKERS is kept
+        assert B.DEFAULT_POOL.kept is kept
         alone = simulate_many(EXPRS[1:], panel, {"universe": "TOP24"}, workers=1)
         assert [_key(r) for r in again] == [_key(r) for r in alone]
         assert [_key(r) for r in first[1:4]] == [_key(r) for r in alone[:3]]
 
         other = small_market(5)
         simulate_many(EXPRS[:2], other, {"universe": "TOP24"}, workers=2)
-        assert B._WORKERS is not None and B._WORKERS is not kept and B._WORKERS.panel is other
+        replaced = B.DEFAULT_POOL.kept
+        assert replaced is not None and replaced is not kept and replaced.panel is other
         assert all(not p.is_alive() for p in kept.pool._pool)  # the old workers were stopped
 
         with_pool = simulate_many(EXPRS[:2], panel, {"universe": "TOP24"}, workers=2, pool=[])
-        assert B._WORKERS is None  # workers that inherited a correlation pool are not kept
+        assert B.DEFAULT_POOL.kept is None  # workers that inherited a correlation pool are not kept
         assert [_key(r) for r in with_pool] == _one_worker(EXPRS[:2], panel)
     finally:
         B.close_workers()
-    assert B._WORKERS is None
+    assert B.DEFAULT_POOL.kept is None
     B.close_workers()  # idempotent
 
 
@@ -100,7 +101,7 @@ def test_an_interrupted_batch_stops_the_kept_workers() -> None:
     try:
         with pytest.raises(KeyboardInterrupt):
             simulate_many(EXPRS[:4], panel, {"universe": "TOP24"}, workers=2, progress=boom)
-        assert B._WORKERS is None
+        assert B.DEFAULT_POOL.kept is None
         again = simulate_many(EXPRS[:4], panel, {"universe": "TOP24"}, workers=2)
         assert [_key(r) for r in again] == _one_worker(EXPRS[:4], panel)
     finally:
@@ -124,13 +125,14 @@ def test_clear_caches_empties_a_worker_cache_at_its_next_task() -> None:
     from alphamine.sim import batch as B
     from alphamine.sim.evaluate import SubexpressionCache
 
-    saved = B._CACHE, B._CACHE_EPOCH, B._EPOCH
+    fork_pool, cache = B.ForkPool(), SubexpressionCache(1 << 20)
+    saved = B._STATE
     try:
-        B._CACHE, B._CACHE_EPOCH = SubexpressionCache(1 << 20), B._EPOCH
-        B._CACHE.put("x", np.zeros((2, 2)))
-        assert B._run_chunk((B._EPOCH, [])) == [] and len(B._CACHE) == 1  # same epoch: kept
-        B.clear_caches()
-        assert B._run_chunk((B._EPOCH, [])) == [] and len(B._CACHE) == 0
-        assert B._CACHE_EPOCH == B._EPOCH
+        B._STATE = state = B._WorkerState(small_market(4), None, 1 << 20, cache, fork_pool._epoch)  # as a worker
+        cache.put("x", np.zeros((2, 2)))
+        assert B._run_chunk((fork_pool._epoch, [])) == [] and len(cache) == 1  # same epoch: kept
+        B.clear_caches()  # every pool of the process
+        assert B._run_chunk((fork_pool._epoch, [])) == [] and len(cache) == 0
+        assert state.epoch == fork_pool._epoch
     finally:
-        B._CACHE, B._CACHE_EPOCH, B._EPOCH = saved
+        B._STATE = saved

@@ -8,29 +8,25 @@ names one (a `region` attribute or the `region=` argument).
 
 Contract: `simulate_many(specs)` returns exactly what `alphamine.sim.batch.simulate_many(specs, panel,
 workers=, cache_bytes=)` returns (same order, `SimResult` or `SimFailure` per spec, a failure never
-stops the batch). Calls are serialized by a process-wide lock, because `sim.batch` keeps its worker
-state in module globals: two threads (the server's runner threads, say) must not drive it at once.
-`checks()` is None: a local result already carries every check it has. `close()` stops the kept
-workers; it is idempotent.
+stops the batch). The backend owns its `ForkPool` (its kept workers, their panel, cache budget and
+epoch), so two backends never disturb each other's workers; batches of one backend run one at a time
+(the pool's lock), from any thread. `start_workers()` forks the workers now, from the calling thread
+(a server calls it before its threads exist); otherwise the first batch forks them. `checks()` is None:
+a local result already carries every check it has. `close()` stops the workers; it is idempotent.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alphamine.backends.base import Outcome, Progress
 from alphamine.data.fields import FieldInfo
 from alphamine.data.panel import Panel
-from alphamine.sim.batch import DEFAULT_CACHE_BYTES, SimSpec, close_workers, simulate_many
+from alphamine.sim.batch import DEFAULT_CACHE_BYTES, ForkPool, SimSpec
 
 DEFAULT_REGION = "USA"
 """The bundled sample is S&P 500 data; synthetic markets imitate it."""
-
-_BATCH_LOCK = threading.Lock()
-"""`sim.batch` keeps its panel, pool and cache in module globals: one batch at a time per process."""
-
 
 class LocalBackend:
     """Simulations on this machine over one `Panel` (module doc).
@@ -57,6 +53,7 @@ class LocalBackend:
         self.cache_bytes = cache_bytes
         self.region = (region or getattr(panel, "region", None) or DEFAULT_REGION).upper()
         self._closed = False
+        self._pool = ForkPool()
         self._universes: list[str] | None = None
 
     # ------------------------------------------------------------------ what this backend offers
@@ -82,10 +79,21 @@ class LocalBackend:
         """Every spec simulated on the panel, outcomes in the order of `specs` (module doc)."""
         if self._closed:
             raise RuntimeError("LocalBackend is closed")
-        with _BATCH_LOCK:
-            return simulate_many(
-                list(specs), self.panel, workers=self.workers, cache_bytes=self.cache_bytes, progress=progress
-            )
+        return self._pool.simulate_many(
+            list(specs), self.panel, workers=self.workers, cache_bytes=self.cache_bytes, progress=progress
+        )
+
+    def start_workers(self) -> list[int]:
+        """Fork the worker processes now, from the calling thread, unless they are running: a server
+        calls it before its own threads start, and its first batch pays no fork. Their pids ([] with
+        one worker, which never forks)."""
+        if self._closed:
+            raise RuntimeError("LocalBackend is closed")
+        return self._pool.start(self.panel, self.workers, self.cache_bytes)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of this backend's kept workers (empty when none are)."""
+        return self._pool.worker_pids()
 
     def checks(self, alpha_id: str) -> list[dict[str, Any]] | None:
         return None
@@ -94,8 +102,7 @@ class LocalBackend:
         """Stop the worker processes kept between batches. Idempotent; the backend refuses work after."""
         if not self._closed:
             self._closed = True
-            with _BATCH_LOCK:
-                close_workers()
+            self._pool.close()
 
     def __enter__(self) -> LocalBackend:
         return self

@@ -94,7 +94,7 @@ def status(
 
 def stage_time_rows(store: Any, run_id: str) -> list[dict[str, Any]]:
     """Wall time per stage over the run's iterations (from the store's stage rows), as plain dicts."""
-    from alphamine.pipeline.reporting import stage_timings
+    from alphamine.pipeline.timings import stage_timings
 
     return [
         {"stage": t.stage, "seconds": round(t.seconds, 3), "count": t.count, "share": round(t.share, 4)}

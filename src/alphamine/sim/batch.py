@@ -6,20 +6,27 @@ handed out in contiguous chunks of a deterministic order so neighbouring (simila
 it. Every simulation is a pure function of (expression, settings, panel): 1 worker and N workers give
 identical numbers. A failing expression becomes a `SimFailure` for that entry and never stops the batch.
 
-Why the workers outlive a call (like joblib's reusable executor): a fresh worker pays the first touch
-of every page it writes, which on our VMs costs more than its first batch's arithmetic. The next
-call with the same panel object, worker count and cache budget (and no correlation pool) reuses the
-warm workers and their caches; anything else, `close_workers()`, an error or Ctrl-C during a batch,
-or interpreter exit stops them.
+Why a `ForkPool` owns the workers kept between calls (like joblib's reusable executor: a fresh worker
+pays the first touch of every page it writes, which on our VMs costs more than its first batch's
+arithmetic) and their panel, cache budget and cache epoch: each `LocalBackend` owns one; the module
+functions use `DEFAULT_POOL` (`simulate_many`) or every pool (`close_workers`, `clear_caches`,
+`worker_pids`). A call reuses the kept workers when they were forked for the same panel object and
+budget, no correlation pool is given, and they are at least as many as the batch can use and at most
+as many as the call allows (W workers serve a batch of fewer tasks, a lone task too); anything else,
+`close()`, an error or Ctrl-C during a batch, or interpreter exit stops them. One batch at a time per
+pool (a lock). Workers read the `_WorkerState` (panel, correlation pool, budget, fields prefetched
+before forking, epoch) handed to their initializer through fork itself: nothing pickled or shared.
 
-Why workers watch their parent: when the parent is SIGKILLed (or OOM-killed) mid-batch nothing stops
-them, and each one used to finish its chunk and die printing a BrokenPipeError traceback into the
-terminal the user had left. A worker asks the kernel (Linux `prctl(PR_SET_PDEATHSIG)`) for a
-signal when its parent dies, and exits silently at once if the parent is really gone (the signal
-also comes when only the forking *thread* ends, e.g. a server's runner thread: then the worker
-stays). Independently, a worker whose pipe to the parent breaks (BrokenPipeError, EOFError,
-ConnectionResetError) while the parent is gone exits with status 0 and no output, so platforms
-without prctl are quiet too (they only exit later, after their current chunk).
+Why forking from any thread is safe: a child has one thread, the forking one, and needs only locks it
+can take. Python re-initializes its own locks after fork, glibc its allocator's, `register_at_fork`
+the pools'; the one lock workers share with a server's other threads is numba's compiler lock, so a
+pool forks holding it and each child drops it. (`LocalBackend.start_workers()`, which the BRAIN
+server's `create_app` calls, forks up front from the thread that builds the app anyway.)
+
+Why workers watch their parent: when it is SIGKILLed (or OOM-killed) mid-batch nothing stops them. A
+worker asks Linux (`prctl(PR_SET_PDEATHSIG)`) for a signal when its parent dies and exits silently if
+the parent is really gone (the signal also comes when only the forking *thread* ends, e.g. a server's
+runner thread: then it stays); one whose pipe breaks while the parent is gone exits with status 0.
 """
 
 from __future__ import annotations
@@ -32,9 +39,13 @@ import multiprocessing.pool
 import os
 import signal
 import sys
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from numba.core.compiler_lock import global_compiler_lock
 
 from alphamine.data.panel import Panel
 from alphamine.sim.checks import PoolEntry
@@ -79,11 +90,20 @@ def as_spec(item: SimSpec | str | tuple[str, Any], default: Settings) -> SimSpec
     return SimSpec(expr, default.with_(**dict(settings)))
 
 
-# Worker state: set in the parent before forking, inherited by the children.
-_PANEL: Panel | None = None
-_POOL: Sequence[PoolEntry] | None = None
-_CACHE: SubexpressionCache | None = None
-_CACHE_BYTES = DEFAULT_CACHE_BYTES
+@dataclass
+class _WorkerState:
+    """What a batch's simulations read: built in the parent, inherited by the workers forked with it.
+    `cache` is the prefetched fields at fork time (the parent drops its reference after forking), in a
+    worker its own cache, filled in `epoch`."""
+
+    panel: Panel
+    pool: Sequence[PoolEntry] | None
+    cache_bytes: int
+    cache: SubexpressionCache | None = None
+    epoch: int = 0
+
+
+_STATE: _WorkerState | None = None  # in a worker: the state it was forked with (set by _worker_init)
 _PARENT = 0  # in a worker: the pid of the process that forked it (0 in the parent)
 PARENT_GONE_SIGNAL: int | None = getattr(signal, "SIGUSR1", None)
 """The signal a worker asks the kernel for when its parent dies (its handler checks the parent)."""
@@ -92,7 +112,7 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass
 class _Workers:
-    """The worker pool kept between calls, with what its workers inherited when they were forked."""
+    """A pool's kept workers, with what they inherited when they were forked."""
 
     pool: multiprocessing.pool.Pool
     panel: Panel
@@ -100,65 +120,47 @@ class _Workers:
     cache_bytes: int
     owner: int  # pid of the process that forked them (a forked child must not use its parent's pool)
 
-    def fits(self, panel: Panel, size: int, cache_bytes: int) -> bool:
+    def fits(self, panel: Panel, size: int, cache_bytes: int, most: int | None = None) -> bool:
+        """These workers can run a batch over `panel` that can use `size` of them, for a call allowing
+        `most` (default `size`): same owner, panel object and budget, and size <= self.size <= most."""
         return (
-            self.owner == os.getpid() and self.panel is panel and self.size == size and self.cache_bytes == cache_bytes
+            self.owner == os.getpid()
+            and self.panel is panel
+            and self.cache_bytes == cache_bytes
+            and size <= self.size <= (size if most is None else most)
         )
 
 
-_WORKERS: _Workers | None = None
-_EPOCH = 0  # bumped by clear_caches() in the parent; every task carries it
-_CACHE_EPOCH = 0  # in a worker: the epoch its cache was filled in
-
-
-def clear_caches() -> None:
-    """Forget every cached sub-expression: the kept workers empty their caches before their next task
-    (the one-worker path starts each call with an empty cache anyway). For measurements that must not
-    profit from an earlier batch; results never depend on the cache."""
-    global _EPOCH
-    _EPOCH += 1
-
-
-def worker_pids() -> list[int]:
-    """Process ids of the workers kept between calls (empty when none are)."""
-    kept = _WORKERS
-    if kept is None or kept.owner != os.getpid():
-        return []
-    return [p.pid for p in getattr(kept.pool, "_pool", []) if p.pid is not None]
-
-
-def close_workers() -> None:
-    """Stop the worker processes `simulate_many` keeps between calls (they hold their caches and a
-    copy-on-write view of the last panel). Safe to call at any time; also runs at interpreter exit."""
-    global _WORKERS
-    kept, _WORKERS = _WORKERS, None
-    if kept is not None and kept.owner == os.getpid():
-        kept.pool.terminate()
-        kept.pool.join()
-
-
-atexit.register(close_workers)
-
-
-def _run_one(index: int, spec: SimSpec) -> tuple[int, SimResult | SimFailure]:
-    global _CACHE
-    assert _PANEL is not None
-    if _CACHE is None:
-        _CACHE = SubexpressionCache(_CACHE_BYTES)
+def _run_one(state: _WorkerState, spec: SimSpec) -> SimResult | SimFailure:
+    if state.cache is None:
+        state.cache = SubexpressionCache(state.cache_bytes)
     try:
-        return index, simulate(spec.expression, _PANEL, spec.settings, pool=_POOL, cache=_CACHE)
+        return simulate(spec.expression, state.panel, spec.settings, pool=state.pool, cache=state.cache)
     except (SimulationError, SettingsError) as e:
-        return index, SimFailure(spec.expression, spec.settings, str(e))
+        return SimFailure(spec.expression, spec.settings, str(e))
     except Exception as e:  # a bug or a kernel failure in one expression must not stop the batch
-        return index, SimFailure(spec.expression, spec.settings, f"{type(e).__name__}: {e}")
+        return SimFailure(spec.expression, spec.settings, f"{type(e).__name__}: {e}")
 
 
-def _worker_init(parent: int) -> None:
-    """Workers leave Ctrl-C and SIGTERM to the parent (which owns the run and its transaction): a
-    handler inherited through fork must not fire inside a worker when the pool shuts down. They exit
-    silently when `parent` dies (module doc), and drop the free heap inherited from the parent
-    instead of copying it on write (`sim.memory`)."""
-    global _PARENT
+def _run_chunk(task: tuple[int, list[tuple[int, SimSpec]]]) -> list[tuple[int, SimResult | SimFailure]]:
+    """In a worker: simulate one chunk, first emptying a cache filled before the pool's `clear_caches()`."""
+    epoch, chunk = task
+    state = _STATE
+    assert state is not None, "a batch task outside a worker"
+    if epoch != state.epoch:
+        if state.cache is not None:
+            state.cache.clear()
+        state.epoch = epoch
+    return [(i, _run_one(state, s)) for i, s in chunk]
+
+
+def _worker_init(state: _WorkerState, parent: int) -> None:
+    """Workers take the state they were forked with, leave Ctrl-C and SIGTERM to the parent (which owns
+    the run and its transaction), exit silently when `parent` dies (module doc), and drop the free heap
+    inherited from the parent instead of copying it on write (`sim.memory`)."""
+    global _STATE, _PARENT
+    _STATE = state
+    _drop_inherited_compiler_lock()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _PARENT = parent
@@ -168,6 +170,14 @@ def _worker_init(parent: int) -> None:
     if _parent_gone():  # it died before the request took effect: no signal will come
         os._exit(0)
     release_inherited_heap()
+
+
+def _drop_inherited_compiler_lock() -> None:
+    """In a fresh worker: release numba's compiler lock, which `ForkPool._fork` held at the fork (module
+    doc); a replacement worker forked by the pool's own thread has nothing to release."""
+    lock: Any = global_compiler_lock._lock
+    while lock._is_owned():
+        lock.release()
 
 
 def _parent_gone() -> bool:
@@ -217,16 +227,6 @@ class _QuietPool(multiprocessing.pool.Pool):
         return _QuietWorker(*args, **kwds)
 
 
-def _run_chunk(task: tuple[int, list[tuple[int, SimSpec]]]) -> list[tuple[int, SimResult | SimFailure]]:
-    global _CACHE_EPOCH
-    epoch, chunk = task
-    if epoch != _CACHE_EPOCH:  # clear_caches() was called since this worker's cache was filled
-        if _CACHE is not None:
-            _CACHE.clear()
-        _CACHE_EPOCH = epoch
-    return [_run_one(i, s) for i, s in chunk]
-
-
 def _prefetched_fields(panel: Panel, specs: Sequence[SimSpec], cache_bytes: int) -> SubexpressionCache:
     """A cache holding every field the batch reads, in every frame (delay, universe, pasteurization)
     it uses, built once here so that forked workers share it copy-on-write."""
@@ -250,85 +250,195 @@ def _prefetched_fields(panel: Panel, specs: Sequence[SimSpec], cache_bytes: int)
     return cache
 
 
-def _worker_pool(
-    panel: Panel, pool: Sequence[PoolEntry] | None, size: int, cache_bytes: int, specs: Sequence[SimSpec]
-) -> tuple[multiprocessing.pool.Pool, bool]:
-    """(workers, kept): the kept workers when they fit this call, else freshly forked ones (kept for the
-    next call unless a correlation pool, which the workers inherit, is given)."""
-    global _CACHE, _CACHE_EPOCH, _WORKERS
-    if pool is None and _WORKERS is not None and _WORKERS.fits(panel, size, cache_bytes):
-        return _WORKERS.pool, True
-    close_workers()
-    _CACHE = _prefetched_fields(panel, specs, cache_bytes)  # inherited by the workers forked now
-    _CACHE_EPOCH = _EPOCH  # ... and valid in this epoch
-    fresh = _QuietPool(size, initializer=_worker_init, initargs=(os.getpid(),), context=mp.get_context("fork"))
-    if pool is not None:
-        return fresh, False
-    _WORKERS = _Workers(fresh, panel, size, cache_bytes, os.getpid())
-    return fresh, True
+_POOLS: weakref.WeakSet[ForkPool] = weakref.WeakSet()
 
 
-def simulate_many(
-    specs: Iterable[SimSpec | str | tuple[str, Any]],
-    panel: Panel,
-    settings: Settings | Mapping[str, Any] | None = None,
-    *,
-    workers: int | None = None,
-    pool: Sequence[PoolEntry] | None = None,
-    cache_bytes: int = DEFAULT_CACHE_BYTES,
-    progress: Callable[[int, int, SimResult | SimFailure], None] | None = None,
-) -> list[SimResult | SimFailure]:
-    """Simulate every spec; results come back in the order of `specs`.
+class ForkPool:
+    """Worker processes kept between batches, and their state (module doc). Thread-safe: batches on
+    one pool run one at a time; `simulate_many`'s one-worker path runs in the calling thread."""
 
-    `specs` items are `SimSpec`s, bare expressions (using `settings`) or (expression, settings-dict)
-    pairs whose dict overrides `settings`. `workers` defaults to all cores; 1 runs in this process.
-    More than one forks workers, which stay alive for the next call on the same panel (module doc;
-    `close_workers()` stops them). `progress(done, total, result)` is called as results arrive.
-    """
-    global _PANEL, _POOL, _CACHE, _CACHE_BYTES
-    default = settings if isinstance(settings, Settings) else make_settings(dict(settings or {}))
-    items: list[SimSpec | SimFailure] = []
-    for item in specs:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._kept: _Workers | None = None
+        self._epoch = 0  # bumped by clear_caches(); every task carries it
+        _POOLS.add(self)
+
+    @property
+    def kept(self) -> _Workers | None:
+        """The workers kept for the next batch (None when none are)."""
+        return self._kept
+
+    def clear_caches(self) -> None:
+        """The kept workers empty their caches before their next task (the one-worker path starts each
+        call empty anyway): for measurements; results never depend on the cache."""
+        self._epoch += 1
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the kept workers (empty when none are, or in a process forked from the owner)."""
+        kept = self._kept
+        if kept is None or kept.owner != os.getpid():
+            return []
+        return [p.pid for p in getattr(kept.pool, "_pool", []) if p.pid is not None]
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the kept workers (they hold their caches and a copy-on-write view of their panel); the
+        pool stays usable and forks again when needed. `wait`: first let a running batch end."""
+        locked = self._lock.acquire(blocking=wait)
         try:
-            items.append(as_spec(item, default))
-        except SettingsError as e:
-            expr = item if isinstance(item, str) else getattr(item, "expression", None) or item[0]  # type: ignore[index]
-            items.append(SimFailure(str(expr), None, str(e)))
-    todo = [(i, s) for i, s in enumerate(items) if isinstance(s, SimSpec)]
-    results: list[SimResult | SimFailure | None] = [s if isinstance(s, SimFailure) else None for s in items]
-    total = len(items)
-    done = total - len(todo)
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    _PANEL, _POOL, _CACHE_BYTES = panel, pool, cache_bytes
-    panel.fingerprint()  # computed once here, inherited by the workers
-    try:
-        if n_workers == 1 or len(todo) < 2:
-            _CACHE = SubexpressionCache(cache_bytes)
-            for i, spec in todo:
-                results[i] = _run_one(i, spec)[1]
-                done += 1
-                if progress:
-                    progress(done, total, results[i])  # type: ignore[arg-type]
-        else:
-            order = sorted(todo, key=lambda it: (it[1].settings.delay, it[1].settings.universe, it[0]))
-            size = max(1, math.ceil(len(order) / (n_workers * 4)))
-            chunks = [order[k : k + size] for k in range(0, len(order), size)]
-            workers_pool, kept = _worker_pool(panel, pool, n_workers, cache_bytes, [s for _, s in todo])
-            finished = False
+            kept, self._kept = self._kept, None
+            if kept is not None and kept.owner == os.getpid():
+                kept.pool.terminate()
+                kept.pool.join()
+        finally:
+            if locked:
+                self._lock.release()
+
+    def start(self, panel: Panel, workers: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES) -> list[int]:
+        """Fork the kept workers for `panel` now, from the calling thread (unless workers that fit are
+        already running), so that later batches from any thread reuse them; their pids ([] when
+        `workers` resolves to one: that path never forks)."""
+        size = workers or os.cpu_count() or 1
+        if size < 2:
+            return []
+        with self._lock:
+            kept = self._kept
+            if kept is None or not kept.fits(panel, size, cache_bytes):
+                self._fork(panel, size, cache_bytes, [])
+            return self.worker_pids()
+
+    def simulate_many(
+        self,
+        specs: Iterable[SimSpec | str | tuple[str, Any]],
+        panel: Panel,
+        settings: Settings | Mapping[str, Any] | None = None,
+        *,
+        workers: int | None = None,
+        pool: Sequence[PoolEntry] | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        progress: Callable[[int, int, SimResult | SimFailure], None] | None = None,
+    ) -> list[SimResult | SimFailure]:
+        """Simulate every spec; results come back in the order of `specs`.
+
+        `specs` items are `SimSpec`s, bare expressions (using `settings`) or (expression, settings-dict)
+        pairs whose dict overrides `settings`. `workers` defaults to all cores; 1 runs in this process.
+        More than one forks workers, which stay alive for the next call on the same panel (module doc;
+        `close()` stops them). `pool`: the correlation pool for the checks (workers that inherit one
+        are not kept). `progress(done, total, result)` is called in this thread as results arrive.
+        """
+        default = settings if isinstance(settings, Settings) else make_settings(dict(settings or {}))
+        items: list[SimSpec | SimFailure] = []
+        for item in specs:
             try:
-                for chunk_result in workers_pool.imap_unordered(_run_chunk, [(_EPOCH, c) for c in chunks]):
-                    for i, r in chunk_result:
-                        results[i] = r
-                        done += 1
-                        if progress:
-                            progress(done, total, r)
-                finished = True
-            finally:
-                if not kept:
-                    workers_pool.terminate()
-                    workers_pool.join()
-                elif not finished:  # an error or Ctrl-C: tasks may still be running in the workers
-                    close_workers()
-    finally:
-        _PANEL, _POOL, _CACHE = None, None, None
-    return [r for r in results if r is not None]
+                items.append(as_spec(item, default))
+            except SettingsError as e:
+                expr = item if isinstance(item, str) else getattr(item, "expression", None) or item[0]  # type: ignore[index]
+                items.append(SimFailure(str(expr), None, str(e)))
+        todo = [(i, s) for i, s in enumerate(items) if isinstance(s, SimSpec)]
+        results: list[SimResult | SimFailure | None] = [s if isinstance(s, SimFailure) else None for s in items]
+        done, total = len(items) - len(todo), len(items)
+        most = max(1, workers or os.cpu_count() or 1)
+        n_workers = min(most, max(1, len(todo)))
+        panel.fingerprint()  # computed once here, inherited by the workers
+        if todo and (n_workers > 1 or self._fits(panel, pool, n_workers, most, cache_bytes)):
+            with self._lock:  # (a lone task goes to warm workers too: their caches, off this thread)
+                if n_workers > 1 or self._fits(panel, pool, n_workers, most, cache_bytes):
+                    self._run_forked(todo, results, panel, pool, n_workers, most, cache_bytes, progress)
+                    todo = []
+        state = _WorkerState(panel, pool, cache_bytes)
+        for i, spec in todo:
+            results[i] = _run_one(state, spec)
+            done += 1
+            if progress:
+                progress(done, total, results[i])  # type: ignore[arg-type]
+        return [r for r in results if r is not None]
+
+    def _fits(self, panel: Panel, corr_pool: object, size: int, most: int, cache_bytes: int) -> bool:
+        """The kept workers can run this batch (`_Workers.fits`, and no correlation pool is given)."""
+        kept = self._kept
+        return corr_pool is None and kept is not None and kept.fits(panel, size, cache_bytes, most)
+
+    def _fork(self, panel: Panel, size: int, cache_bytes: int, specs: Sequence[SimSpec],
+              corr_pool: Sequence[PoolEntry] | None = None) -> multiprocessing.pool.Pool:  # fmt: skip
+        """Fork `size` workers (they inherit the fields `specs` read); kept unless a correlation pool,
+        which they inherit, is given. Call with the lock held."""
+        self.close()
+        prefetched = _prefetched_fields(panel, specs, cache_bytes)
+        state = _WorkerState(panel, corr_pool, cache_bytes, prefetched, self._epoch)
+        with global_compiler_lock:  # no other thread is compiling at the instant of fork (module doc)
+            fresh = _QuietPool(size, _worker_init, (state, os.getpid()), context=mp.get_context("fork"))
+        state.cache = None  # the workers have their copies; a replacement worker starts empty
+        if corr_pool is None:
+            self._kept = _Workers(fresh, panel, size, cache_bytes, os.getpid())
+        return fresh
+
+    def _run_forked(
+        self, todo: list[tuple[int, SimSpec]], results: list[SimResult | SimFailure | None], panel: Panel,
+        corr_pool: Sequence[PoolEntry] | None, n_workers: int, most: int, cache_bytes: int,
+        progress: Callable[[int, int, SimResult | SimFailure], None] | None,
+    ) -> None:  # fmt: skip
+        """Fill `results` for `todo` on the kept (or freshly forked) workers; call with the lock held."""
+        total, done = len(results), len(results) - len(todo)
+        if self._kept is not None and self._fits(panel, corr_pool, n_workers, most, cache_bytes):
+            workers_pool = self._kept.pool
+        else:
+            workers_pool = self._fork(panel, n_workers, cache_bytes, [s for _, s in todo], corr_pool)
+        order = sorted(todo, key=lambda it: (it[1].settings.delay, it[1].settings.universe, it[0]))
+        size = max(1, math.ceil(len(order) / (n_workers * 4)))
+        tasks = [(self._epoch, order[k : k + size]) for k in range(0, len(order), size)]
+        finished = False
+        try:
+            for chunk_result in workers_pool.imap_unordered(_run_chunk, tasks):
+                for i, r in chunk_result:
+                    results[i] = r
+                    done += 1
+                    if progress:
+                        progress(done, total, r)
+            finished = True
+        finally:
+            if corr_pool is not None:  # never kept
+                workers_pool.terminate()
+                workers_pool.join()
+            elif not finished:  # an error or Ctrl-C: tasks may still be running in the workers
+                self.close()
+
+
+DEFAULT_POOL = ForkPool()
+"""The pool of the module functions (`simulate_many`); a `LocalBackend` owns its own."""
+
+
+def _fresh_locks() -> None:  # in a forked child: no lock may stay held by a thread the child lacks
+    for p in list(_POOLS):
+        p._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_locks)
+
+
+def clear_caches() -> None:
+    """`ForkPool.clear_caches` on every pool of this process (the benchmarks call it between passes)."""
+    for p in list(_POOLS):
+        p.clear_caches()
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the workers kept between calls by every pool of this process (empty when none are)."""
+    return [pid for p in list(_POOLS) for pid in p.worker_pids()]
+
+
+def close_workers() -> None:
+    """Stop the worker processes every pool of this process keeps between calls (each pool first lets
+    a running batch end). Safe to call at any time; pools fork again when next used."""
+    for p in list(_POOLS):
+        p.close()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """At interpreter exit: stop every pool's workers without waiting for a batch a daemon thread runs."""
+    for p in list(_POOLS):
+        p.close(wait=False)
+
+
+simulate_many = DEFAULT_POOL.simulate_many
+"""`ForkPool.simulate_many` on `DEFAULT_POOL`: the batch function the CLI, the bench and tests call."""
