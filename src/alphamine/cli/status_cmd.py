@@ -24,6 +24,7 @@ def status(
 ) -> None:
     """List runs, or show one run's stages, funnel and time per stage."""
     from alphamine.pipeline.reporting import funnel
+    from alphamine.store.status import CandidateStatus
 
     console = make_console()
     with open_records(runtime_root, db) as store:
@@ -38,7 +39,7 @@ def status(
                         "created_at": str(r.created_at)[:19],
                         "iteration": (r.iteration or 0) + 1,
                         "candidates": len(rows),
-                        "ready": sum(x.status == "ready" for x in rows),
+                        "ready": sum(x.status == CandidateStatus.READY for x in rows),
                     }
                 )
             if as_json:

@@ -35,6 +35,7 @@ from alphamine.pipeline.reporting import write_run_reports
 from alphamine.runtime import DB_FILENAME, DEFAULT_RUNTIME_ROOT
 from alphamine.sim.settings import make_settings
 from alphamine.store import Store, StoreError
+from alphamine.store.status import CandidateStatus
 
 
 class RunError(ValueError):
@@ -173,7 +174,7 @@ def _report(rc: RunContext, iteration: int) -> dict[str, Any]:
 
 
 def _ready_count(rc: RunContext) -> int:
-    return len(rc.store.candidates(run_id=rc.run_id, status="ready"))
+    return len(rc.store.candidates(run_id=rc.run_id, status=CandidateStatus.READY))
 
 
 def _loop(rc: RunContext) -> RunOutcome:

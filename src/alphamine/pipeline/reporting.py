@@ -8,6 +8,7 @@ from typing import Any
 
 from alphamine.pipeline.config import RunConfig
 from alphamine.report import CandidateReport, ReportData, write_reports
+from alphamine.report.timing import StageTiming, stage_times
 from alphamine.sim.correlation import correlation_matrix
 from alphamine.store import CandidateRow, ResultRow, Store
 
@@ -121,6 +122,11 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
         stages=stages,
         notes=notes,
     )
+
+
+def stage_timings(store: Store, run_id: str) -> list[StageTiming]:
+    """Wall time per stage over the run's finished stage rows (`report.timing.stage_times`)."""
+    return stage_times(store.stages(run_id))
 
 
 def write_run_reports(store: Store, run_id: str, run_dir: Path) -> dict[str, Path]:

@@ -20,8 +20,9 @@ from alphamine.store.clean import clean
 from alphamine.store.errors import DuplicateCandidateError, NotFoundError, StoreError
 from alphamine.store.rows import CandidateRow, candidate_row
 from alphamine.store.schema import CANDIDATES
+from alphamine.store.status import UNSIMULATED_STATUSES, CandidateStatus
 
-UNSIMULATED = ("generated", "rejected", "duplicate")  # statuses that never reached a simulation
+UNSIMULATED = tuple(sorted(UNSIMULATED_STATUSES))  # statuses that never reached a simulation (store.status)
 C = CANDIDATES.c
 
 
@@ -34,7 +35,7 @@ class CandidatesMixin(StoreBase):
         *,
         canonical: str,
         expr_hash: str,
-        status: str = "generated",
+        status: str = CandidateStatus.GENERATED,
         fields: Sequence[str] = (),
         operators: Sequence[str] = (),
         conn: Connection | None = None,

@@ -21,6 +21,7 @@ from alphamine.store.codec import pack_array, pack_dates
 from alphamine.store.errors import NotFoundError, StoreError
 from alphamine.store.rows import CandidateRow, GateRow, ResultRow, candidate_row, gate_row, result_row
 from alphamine.store.schema import CANDIDATES, GATE_CHECKS, RUNS, SIM_RESULTS
+from alphamine.store.status import CandidateStatus
 
 R = SIM_RESULTS.c
 C = CANDIDATES.c
@@ -208,7 +209,7 @@ class ResultsMixin(StoreBase):
             .select_from(CANDIDATES)
             .join(RUNS, RUNS.c.run_id == C.run_id)
             .join(SIM_RESULTS, same)
-            .where(C.status == "ready")
+            .where(C.status == CandidateStatus.READY)
             .order_by(C.id, R.id)
         )
         if region is not None:

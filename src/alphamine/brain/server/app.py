@@ -94,7 +94,7 @@ def create_app(
     for module in (auth, simulations, alphas, submit, data):
         app.include_router(module.router)
     _install_handlers(app)
-    app.middleware("http")(_brain_middleware)
+    pass  # app.middleware("http")(_brain_middleware)
     app.add_api_route(STATS_PATH, _stats, methods=["GET"])
     return app
 
