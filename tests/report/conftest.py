@@ -103,6 +103,8 @@ def report_data() -> ReportData:
         improvements=improvements,
         stages=stages,
         notes=["The synthetic market is small: statistics are noisy."],
+        stage_times=[{"stage": s["stage"], "seconds": 9.0, "count": 1, "share": 1 / len(stages)} for s in stages],
+        artifacts={"ready_pnl": "artifacts/ready_pnl.csv"},
     )
 
 

@@ -1,25 +1,63 @@
-"""REPORT: turn the store's record of a run into the report model and write the run folder's files."""
+"""REPORT: turn the store's record of a run into the report model and write the run folder's files.
+
+Why incremental: the controller writes the reports at every iteration, and decoding every stored
+result (metrics JSON plus two compressed arrays) again each time made REPORT grow with the run (180 ms
+for 858 results, once per iteration). Stored results never change (they are keyed by content and the
+store never updates or deletes them), so what a report needs of a result (metrics, checks, OS start)
+is kept per store object and run, and each report decodes only the results new since the last one.
+Daily PnL series are decoded only for the candidates the report draws (best and ready): those keep
+`dates`/`pnl`, the others carry metrics only.
+
+Contract of the files: run_report.md / .html / run_result.json (`alphamine.report.write_reports`),
+artifacts/ready_pnl.csv (date, one `#id` column per ready candidate: its daily PnL in dollars, written
+with Python's shortest round-trip repr, so reading it back gives the stored float64 exactly; empty where
+a candidate has no position yet) and artifacts/candidates.csv (one row per simulated candidate with
+its IS and OS metrics, exact likewise; ids and decay as integers; empty for missing). Every number is a
+plain Python int or float before it is written.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from alphamine.pipeline.config import RunConfig
+from alphamine.pipeline.timings import StageTiming, stage_timings, stage_timings_of
 from alphamine.report import CandidateReport, ReportData, write_reports
-from alphamine.report.timing import StageTiming, stage_times
+from alphamine.report.build import atomic_write_text
+from alphamine.report.model import num
 from alphamine.sim.correlation import correlation_matrix
 from alphamine.store import CandidateRow, ResultRow, Store
+from alphamine.store.status import LINTED_STATUSES, PROMISING_STATUSES, SIMULATED_STATUSES, CandidateStatus
 
-LINTED = {"queued", "simulated", "failed", "promising", "gate_pending", "ready", "rejected", "duplicate"}
-SIMULATED = {"simulated", "promising", "gate_pending", "ready", "rejected"}
-PROMISING = {"promising", "gate_pending", "ready"}
+__all__ = [
+    "BEST_COUNT",
+    "StageTiming",
+    "build_report_data",
+    "funnel",
+    "stage_timings",
+    "write_artifacts",
+    "write_run_reports",
+]
+
+LINTED = LINTED_STATUSES  # the funnel's sets (store.status is their one definition)
+SIMULATED = SIMULATED_STATUSES
+PROMISING = PROMISING_STATUSES
 BEST_COUNT = 5
 RISK_NOTE = (
     "FAST / SLOW / SLOW_AND_FAST neutralization is alphamine's approximation of BRAIN's proprietary risk "
     "model (industry dummies plus style exposures; see docs/simulation.md)."
 )
+ARTIFACTS = {"ready_pnl": "artifacts/ready_pnl.csv", "candidates_csv": "artifacts/candidates.csv"}
+CSV_METRICS = ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin")
 
 
 def funnel(rows: Sequence[CandidateRow]) -> dict[str, int]:
@@ -28,17 +66,50 @@ def funnel(rows: Sequence[CandidateRow]) -> dict[str, int]:
         "linted": sum(r.status in LINTED for r in rows),
         "simulated": sum(r.status in SIMULATED for r in rows),
         "promising": sum(r.status in PROMISING for r in rows),
-        "ready": sum(r.status == "ready" for r in rows),
+        "ready": sum(r.status == CandidateStatus.READY for r in rows),
     }
 
 
-def candidate_report(row: CandidateRow, res: ResultRow) -> CandidateReport:
-    dates, pnl = res.pnl_series()
+# ---------------------------------------------------------------- what is kept between reports
+@dataclass(frozen=True)
+class _Stored:
+    """The part of a stored result that every report shows (no arrays)."""
+
+    is_metrics: dict[str, Any]
+    os_metrics: dict[str, Any]
+    checks: list[dict[str, Any]]
+    os_start: str | None
+
+
+@dataclass
+class _RunCache:
+    results: dict[int, _Stored] = field(default_factory=dict)  # candidate id -> its result's light part
+    pnl: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # drawn last time
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # settings key -> BRAIN spelling
+
+
+_CACHES: weakref.WeakKeyDictionary[Store, dict[str, _RunCache]] = weakref.WeakKeyDictionary()
+
+
+def _run_cache(store: Store, run_id: str) -> _RunCache:
+    return _CACHES.setdefault(store, {}).setdefault(run_id, _RunCache())
+
+
+def _stored(res: ResultRow) -> _Stored:
     os_lo = res.os_range[0]
+    return _Stored(
+        is_metrics=dict(res.metrics["is"]),
+        os_metrics=dict(res.metrics["os"]),
+        checks=list(res.checks),
+        os_start=str(res.dates[os_lo]) if os_lo < res.dates.size else None,
+    )
+
+
+def _report(row: CandidateRow, res: _Stored, brain: dict[str, Any]) -> CandidateReport:
     return CandidateReport(
         id=row.id,
         expression=row.expression,
-        settings=row.settings.to_brain(),
+        settings=dict(brain),
         generator=row.generator,
         thesis=row.thesis.to_json(),
         status=row.status,
@@ -46,52 +117,74 @@ def candidate_report(row: CandidateRow, res: ResultRow) -> CandidateReport:
         parent_id=row.parent_id,
         strategy=row.strategy,
         params=dict(row.params),
-        is_metrics=dict(res.metrics["is"]),
-        os_metrics=dict(res.metrics["os"]),
+        is_metrics=dict(res.is_metrics),
+        os_metrics=dict(res.os_metrics),
         checks=list(res.checks),
-        dates=dates,
-        pnl=pnl,
-        os_start=str(res.dates[os_lo]) if os_lo < res.dates.size else None,
+        os_start=res.os_start,
     )
 
 
+def _fitness_key(c: CandidateReport) -> tuple[float, int]:
+    f = num(c.is_metrics.get("fitness"))
+    return (-f if f is not None else math.inf, c.id)  # a non-finite (None) fitness sorts last
+
+
+def _improvements(reports: list[CandidateReport]) -> list[dict[str, Any]]:
+    by_id = {c.id: c for c in reports}
+    keys = ("sharpe", "fitness", "turnover", "returns")
+    return [
+        {
+            "optimizer": c.generator.split(":", 1)[1],
+            "strategy": c.strategy,
+            "parent_id": c.parent_id,
+            "child_id": c.id,
+            "before": {k: by_id[c.parent_id].is_metrics.get(k) for k in keys},
+            "after": {k: c.is_metrics.get(k) for k in keys},
+        }
+        for c in reports
+        if c.parent_id is not None and c.parent_id in by_id and c.generator.startswith("optimizer:")
+    ]
+
+
 def build_report_data(store: Store, run_id: str) -> ReportData:
+    """The run's `ReportData` from the store (see the module doc for what is decoded when)."""
     run = store.get_run(run_id)
     if run is None:
         raise KeyError(f"no run {run_id!r} in the store")
     config = RunConfig.model_validate(run.config)
+    cache = _run_cache(store, run_id)
     rows = store.candidates(run_id=run_id)
-    results = store.results_for([r.id for r in rows if r.status in SIMULATED])
-    reports = [candidate_report(r, results[r.id]) for r in rows if r.id in results]
-    by_fitness = sorted(reports, key=lambda c: (-c.is_metrics["fitness"], c.id))
-    ready = [c.id for c in by_fitness if c.status == "ready"]
+    simulated = [r for r in rows if r.status in SIMULATED]
+    fresh = store.results_for([r.id for r in simulated if r.id not in cache.results])
+    for cid, res in fresh.items():
+        cache.results[cid] = _stored(res)
+    reports = []
+    for r in simulated:
+        if r.id in cache.results:
+            brain = cache.settings.get(r.settings_key)
+            if brain is None:
+                brain = cache.settings[r.settings_key] = r.settings.to_brain()
+            reports.append(_report(r, cache.results[r.id], brain))
+    by_fitness = sorted(reports, key=_fitness_key)
+    ready = [c.id for c in by_fitness if c.status == CandidateStatus.READY]
     best = [c.id for c in by_fitness[:BEST_COUNT]]
-    corr = None
-    if ready:
-        series = {c.id: (c.dates, c.pnl) for c in reports if c.id in ready}
-        corr = correlation_matrix([series[i] for i in ready])  # type: ignore[misc]
-    by_id = {c.id: c for c in reports}
-    improvements: list[dict[str, Any]] = []
+    drawn = list(dict.fromkeys([*best, *ready]))
+    series = {i: fresh[i].pnl_series() for i in drawn if i in fresh}
+    series.update({i: cache.pnl[i] for i in drawn if i not in series and i in cache.pnl})
+    older = store.results_for([i for i in drawn if i not in series])
+    series.update({i: res.pnl_series() for i, res in older.items()})
+    cache.pnl = series
     for c in reports:
-        if c.parent_id is not None and c.parent_id in by_id and c.generator.startswith("optimizer:"):
-            p = by_id[c.parent_id]
-            keys = ("sharpe", "fitness", "turnover", "returns")
-            improvements.append(
-                {
-                    "optimizer": c.generator.split(":", 1)[1],
-                    "strategy": c.strategy,
-                    "parent_id": p.id,
-                    "child_id": c.id,
-                    "before": {k: p.is_metrics[k] for k in keys},
-                    "after": {k: c.is_metrics[k] for k in keys},
-                }
-            )
+        if c.id in series:
+            c.dates, c.pnl = series[c.id]
+    corr = correlation_matrix([series[i] for i in ready]) if ready else None
     notes = [
         "IS drives every decision; OS is shown beside it so decay and overfitting are visible.",
         "Nothing is ever submitted: the gate only marks candidates ready.",
     ]
     if any(c.settings.get("neutralization") in ("FAST", "SLOW", "SLOW_AND_FAST") for c in reports):
         notes.append(RISK_NOTE)
+    stage_rows = store.stages(run_id)
     stages = [
         {
             "iteration": s.iteration,
@@ -101,7 +194,11 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
             "finished_at": str(s.finished_at) if s.finished_at else None,
             "summary": s.summary,
         }
-        for s in store.stages(run_id)
+        for s in stage_rows
+    ]
+    times = [
+        {"stage": t.stage, "seconds": t.seconds, "count": t.count, "share": t.share}
+        for t in stage_timings_of(stage_rows)
     ]
     return ReportData(
         run_id=run_id,
@@ -118,15 +215,12 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
         best_ids=best,
         correlation_ids=ready,
         correlation=corr,
-        improvements=improvements,
+        improvements=_improvements(reports),
         stages=stages,
         notes=notes,
+        stage_times=times,
+        artifacts=dict(ARTIFACTS),
     )
-
-
-def stage_timings(store: Store, run_id: str) -> list[StageTiming]:
-    """Wall time per stage over the run's finished stage rows (`report.timing.stage_times`)."""
-    return stage_times(store.stages(run_id))
 
 
 def write_run_reports(store: Store, run_id: str, run_dir: Path) -> dict[str, Path]:
@@ -139,37 +233,66 @@ def write_run_reports(store: Store, run_id: str, run_dir: Path) -> dict[str, Pat
     return paths
 
 
-def write_artifacts(folder: Path, data: ReportData) -> dict[str, Path]:
-    import pandas as pd
+# ---------------------------------------------------------------- CSV artifacts
+def plain(value: Any) -> str:
+    """One CSV cell: '' for None and non-finite numbers, ints as ints, floats by Python's shortest
+    round-trip repr (never a numpy repr), anything else as text."""
+    if type(value) is float:  # the common case first: a metric read back from the store
+        return repr(value) if math.isfinite(value) else ""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return repr(v) if math.isfinite(v) else ""
+    return str(value)
 
-    folder.mkdir(parents=True, exist_ok=True)
-    by_id = {c.id: c for c in data.candidates}
-    columns = {}
-    for cid in data.ready_ids:
-        c = by_id[cid]
-        if c.dates is not None and c.pnl is not None:
-            columns[f"#{cid}"] = pd.Series(c.pnl, index=pd.DatetimeIndex(c.dates, name="date"))
-    ready = folder / "ready_pnl.csv"
-    if columns:
-        pd.DataFrame(columns).to_csv(ready, float_format="%.6f")
-    else:
-        ready.write_text("date\n", encoding="utf-8")  # no ready candidate yet: the header only
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def ready_pnl_csv(data: ReportData) -> str:
+    """artifacts/ready_pnl.csv's text (module contract): the dates every ready candidate's PnL covers,
+    in order, one column per candidate."""
+    by_id = data.by_id()
+    drawn = [by_id[i] for i in data.ready_ids if by_id[i].dates is not None and by_id[i].pnl is not None]
+    if not drawn:
+        return "date\n"  # no ready candidate yet: the header only
+    days = [np.asarray(c.dates).astype("datetime64[D]") for c in drawn]
+    dates = np.unique(np.concatenate(days))
+    table = np.full((dates.size, len(drawn)), np.nan)
+    for k, (c, d) in enumerate(zip(drawn, days, strict=True)):
+        table[np.searchsorted(dates, d), k] = np.asarray(c.pnl, dtype=float)
+    isfinite = math.isfinite
+    cells = [[repr(v) if isfinite(v) else "" for v in row] for row in table.tolist()]  # Python floats
+    labels = [str(d) for d in dates]
+    return _csv_text(["date", *[f"#{c.id}" for c in drawn]], [[d, *r] for d, r in zip(labels, cells, strict=True)])
+
+
+def candidates_csv(data: ReportData) -> str:
+    """artifacts/candidates.csv's text (module contract)."""
+    header = ["id", "status", "expression", "generator", "parent_id", "strategy", "neutralization", "decay"]
+    header += [f"{period}_{k}" for period in ("is", "os") for k in CSV_METRICS]
     rows = []
     for c in data.candidates:
-        row: dict[str, Any] = {
-            "id": c.id,
-            "status": c.status,
-            "expression": c.expression,
-            "generator": c.generator,
-            "parent_id": c.parent_id,
-            "strategy": c.strategy,
-            "neutralization": c.settings.get("neutralization"),
-            "decay": c.settings.get("decay"),
-        }
-        for period, metrics in (("is", c.is_metrics), ("os", c.os_metrics)):
-            for k in ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin"):
-                row[f"{period}_{k}"] = metrics.get(k)
-        rows.append(row)
-    table = folder / "candidates.csv"
-    pd.DataFrame(rows).to_csv(table, index=False)
+        row = [c.id, c.status, c.expression, c.generator, c.parent_id, c.strategy,
+               c.settings.get("neutralization"), c.settings.get("decay")]  # fmt: skip
+        row += [m.get(k) for m in (c.is_metrics, c.os_metrics) for k in CSV_METRICS]
+        rows.append([plain(v) for v in row])
+    return _csv_text(header, rows)
+
+
+def write_artifacts(folder: Path, data: ReportData) -> dict[str, Path]:
+    """Write ready_pnl.csv and candidates.csv into `folder` (atomically, like the reports)."""
+    ready, table = folder / "ready_pnl.csv", folder / "candidates.csv"
+    atomic_write_text(ready, ready_pnl_csv(data))
+    atomic_write_text(table, candidates_csv(data))
     return {"ready_pnl": ready, "candidates_csv": table}

@@ -1,6 +1,11 @@
 """Writing a run's reports: `run_report.md`, `run_report.html` (self-contained, with plots) and
 `run_result.json` (machine-readable), each written atomically.
 
+Why fast: the controller rewrites the reports at every iteration, so the view model is computed once
+for both Markdown and HTML, and run_result.json is encoded by the C JSON encoder, one candidate per
+line (`dump_result`), falling back to `json_safe` only for a part that holds NaN/inf or an odd type.
+The JSON holds no PnL series: `artifacts` names the CSV files that do.
+
 Why atomic: a dashboard or a person may open the files while a run is still reporting; a temp file
 in the same folder renamed over the old one means a reader sees the old report or the new one,
 never half of one. The HTML is rendered by jinja2 with autoescaping on (expressions contain `<`,
@@ -22,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from alphamine.report.markdown import render_markdown
 from alphamine.report.model import (
@@ -35,10 +41,19 @@ from alphamine.report.model import (
     uses_risk_model,
     variant_deltas,
 )
-from alphamine.report.plots import PLOT_TITLES, render_plots
+from alphamine.report.plots import PLOT_TITLES, render_plots, sparkline
 from alphamine.report.view import context
 
-__all__ = ["REPORT_FILES", "SCHEMA", "json_safe", "render_html", "render_markdown", "result_json", "write_reports"]
+__all__ = [
+    "REPORT_FILES",
+    "SCHEMA",
+    "dump_result",
+    "json_safe",
+    "render_html",
+    "render_markdown",
+    "result_json",
+    "write_reports",
+]
 
 SCHEMA = "alphamine.run_result/1"
 REPORT_FILES = {"markdown": "run_report.md", "html": "run_report.html", "json": "run_result.json"}
@@ -55,9 +70,12 @@ def _env() -> Environment:
     )
 
 
-def render_html(data: ReportData) -> str:
-    """The self-contained HTML page (plots inline as SVG data URIs)."""
-    ctx = context(data)
+def render_html(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
+    """The self-contained HTML page (charts as SVG data URIs, sparklines as inline SVG); `ctx` is
+    `view.context(data)` when the caller already has it."""
+    ctx = dict(context(data) if ctx is None else ctx)
+    index = data.by_id()
+    ctx["sparks"] = {r["id"]: _spark(index[r["id"]]) for r in ctx["rows"]}
     ctx.update(
         plots=render_plots(data),
         titles=PLOT_TITLES,
@@ -66,6 +84,15 @@ def render_html(data: ReportData) -> str:
         config_json=json.dumps(json_safe(ctx["config"]), indent=2, sort_keys=True, allow_nan=False),
     )
     return _env().get_template("run_report.html.j2").render(**ctx)
+
+
+def _spark(c: CandidateReport) -> dict[str, Any] | None:
+    """A card's PnL sparkline (inline SVG) and its caption, or None without a PnL curve."""
+    svg = sparkline(c)
+    if svg is None or c.pnl is None:
+        return None
+    total = float(np.nansum(np.asarray(c.pnl, dtype=float))) / 1e6
+    return {"svg": Markup(svg), "total": f"{total:+.2f} $M".replace("-", "−")}
 
 
 # ---------------------------------------------------------------- JSON
@@ -119,8 +146,32 @@ def _candidate_json(c: CandidateReport, parent: CandidateReport | None, data: Re
     }
 
 
-def result_json(data: ReportData) -> dict[str, Any]:
-    """The machine-readable run summary (no PnL arrays), JSON-safe (`json.dumps(..., allow_nan=False)`)."""
+def _plain(obj: Any) -> Any:
+    """`json.dumps` default hook: numpy scalars and arrays, enums, dates, sets as plain values (a NaN
+    it returns makes the strict encoder raise, and the caller falls back to `json_safe`)."""
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, set | frozenset):
+        return list(obj)
+    return json_safe(obj)
+
+
+def _dumps(obj: Any, indent: int | None = None) -> str:
+    """Strict JSON text of `obj` with the values `json_safe` gives (NaN/inf -> null, numpy -> plain
+    numbers), by the C encoder whenever `obj` has no NaN/inf and only str/int keys."""
+    try:
+        return json.dumps(obj, allow_nan=False, ensure_ascii=False, default=_plain, indent=indent)
+    except (ValueError, TypeError):
+        return json.dumps(json_safe(obj), allow_nan=False, ensure_ascii=False, indent=indent)
+
+
+def _result_doc(data: ReportData) -> dict[str, Any]:
     index = data.by_id()
     candidates = [
         _candidate_json(c, index.get(c.parent_id) if c.parent_id is not None else None, data) for c in data.candidates
@@ -148,9 +199,31 @@ def result_json(data: ReportData) -> dict[str, Any]:
         ),
         "improvements": data.improvements,
         "stages": redact(data.stages),
+        "stage_times": data.stage_times,
+        "artifacts": dict(data.artifacts),
         "notes": run_notes(data),
     }
-    return json_safe(out)  # type: ignore[no-any-return,unused-ignore]
+    return out
+
+
+def result_json(data: ReportData) -> dict[str, Any]:
+    """The machine-readable run summary (no PnL arrays: `artifacts` names the files that hold them),
+    JSON-safe (`json.dumps(..., allow_nan=False)`)."""
+    return json_safe(_result_doc(data))  # type: ignore[no-any-return,unused-ignore]
+
+
+def dump_result(data: ReportData) -> str:
+    """run_result.json's text: `result_json(data)` as strict JSON, top-level keys indented, one
+    candidate per line (fast to write, and still greppable and diffable by candidate)."""
+    doc = _result_doc(data)
+    parts = []
+    for key, value in doc.items():
+        if key == "candidates" and value:
+            body = "[\n" + ",\n".join("    " + _dumps(c) for c in value) + "\n  ]"
+        else:
+            body = _dumps(value, indent=2).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {body}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 # ---------------------------------------------------------------- files
@@ -173,11 +246,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 def write_reports(run_dir: Path, data: ReportData) -> dict[str, Path]:
     """Write the three reports into `run_dir`; returns `{"markdown": ..., "html": ..., "json": ...}`."""
     run_dir = Path(run_dir)
-    texts = {
-        "markdown": render_markdown(data),
-        "html": render_html(data),
-        "json": json.dumps(result_json(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n",
-    }
+    ctx = context(data)
+    texts = {"markdown": render_markdown(data, ctx), "html": render_html(data, ctx), "json": dump_result(data)}
     paths = {}
     for key, name in REPORT_FILES.items():
         paths[key] = run_dir / name

@@ -32,16 +32,18 @@ def table(header: list[str], rows: list[list[Any]], align: list[str] | None = No
     return out
 
 
-def render_markdown(data: ReportData) -> str:
-    """The whole Markdown report (UTF-8 text ending with a newline)."""
-    ctx = context(data)
+def render_markdown(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
+    """The whole Markdown report (UTF-8 text ending with a newline); `ctx` is `view.context(data)`
+    when the caller already has it."""
+    ctx = context(data) if ctx is None else ctx
     out = [
         f"# alphamine run `{cell(data.run_id)}` — {cell(data.status)}",
         "",
         f"- seed: {data.seed}",
         f"- started: {cell(data.created_at)} · finished: {cell(ctx['finished_at'])}",
         f"- data: {cell(data.data_description)} (fingerprint `{cell(data.data_fingerprint)}`)",
-        "- plots: [run_report.html](run_report.html) · machine-readable: [run_result.json](run_result.json)",
+        "- plots: [run_report.html](run_report.html) · machine-readable: [run_result.json](run_result.json)"
+        + "".join(f" · [{cell(path)}]({path})" for path in ctx["artifacts"].values()),
         "",
         "## Summary",
         "",
@@ -103,6 +105,13 @@ def render_markdown(data: ReportData) -> str:
             ["", *[f"#{i}" for i in corr["ids"]]],
             [[f"**#{i}**", *row] for i, row in zip(corr["ids"], corr["rows"], strict=True)],
             ["l"] + ["r"] * len(corr["ids"]),
+        )
+    if ctx["stage_times"]:
+        out += ["", "## Time per stage", ""]
+        out += table(
+            ["stage", "seconds", "runs", "mean", "share"],
+            [[cell(t["stage"]), t["seconds"], t["count"], t["mean"], t["share"]] for t in ctx["stage_times"]],
+            ["l", "r", "r", "r", "r"],
         )
     if ctx["stages"]:
         out += ["", "## Stage timeline", ""]

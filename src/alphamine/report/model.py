@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -74,8 +75,12 @@ class ReportData:
     candidates by IS fitness (chosen by the controller); `correlation` is the square PnL correlation
     matrix of `correlation_ids` (the ready set). `improvements` rows are `{optimizer, strategy,
     parent_id, child_id, before: {metric: v}, after: {metric: v}}`; `stages` rows are `{iteration,
-    stage, status, started_at, finished_at, summary}`. `config` must already be free of secrets (the
-    renderers redact secret-looking keys again anyway)."""
+    stage, status, started_at, finished_at, summary}`; `stage_times` rows are `{stage, seconds, count,
+    share}`, each stage's wall time summed over iterations (`alphamine.pipeline.timings`). `config`
+    must already be free of secrets (the renderers redact secret-looking keys again anyway).
+    `artifacts` names data files written beside the reports, as paths relative to the run folder
+    (`{"ready_pnl": "artifacts/ready_pnl.csv"}`): the reports link them and run_result.json
+    references them instead of repeating their content."""
 
     run_id: str
     status: str
@@ -94,6 +99,8 @@ class ReportData:
     improvements: list[dict[str, Any]] = field(default_factory=list)
     stages: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    stage_times: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
 
     def by_id(self) -> dict[int, CandidateReport]:
         return {c.id: c for c in self.candidates}
@@ -160,10 +167,15 @@ def run_notes(data: ReportData) -> list[str]:
     return notes
 
 
+@lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    return _SECRET_KEY.search(key) is not None  # memoized: reports redact the same few keys thousands of times
+
+
 def redact(obj: Any) -> Any:
     """A copy with the values of secret-looking keys (api key, token, password, ...) replaced."""
     if isinstance(obj, Mapping):
-        return {k: (REDACTED if _SECRET_KEY.search(str(k)) else redact(v)) for k, v in obj.items()}
+        return {k: (REDACTED if _is_secret(str(k)) else redact(v)) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [redact(v) for v in obj]
     return obj

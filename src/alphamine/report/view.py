@@ -91,6 +91,8 @@ def _parse_time(text: Any) -> dt.datetime | None:
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return DASH
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     if seconds < 3600:
@@ -226,6 +228,26 @@ def stage_rows(stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def stage_time_rows(times: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`ReportData.stage_times` formatted: seconds, runs, mean per run, share, and a bar width
+    relative to the slowest stage."""
+    top = max((num(t.get("seconds")) or 0.0 for t in times), default=0.0)
+    rows = []
+    for t in times:
+        seconds, count = num(t.get("seconds")) or 0.0, int(t.get("count") or 0)
+        rows.append(
+            {
+                "stage": str(t.get("stage", "")),
+                "seconds": f"{seconds:.2f}",
+                "count": count,
+                "mean": fmt_duration(seconds / count) if count else DASH,
+                "share": fmt(t.get("share"), "pct"),
+                "width": f"{(seconds / top * 100) if top > 0 else 0.0:.1f}",
+            }
+        )
+    return rows
+
+
 def improvement_rows(data: ReportData) -> list[dict[str, Any]]:
     rows = []
     for imp in data.improvements:
@@ -305,6 +327,8 @@ def context(data: ReportData) -> dict[str, Any]:
         "n_candidates": len(sims),
         "improvements": improvement_rows(data),
         "stages": stage_rows(data.stages),
+        "stage_times": stage_time_rows(data.stage_times),
+        "artifacts": dict(data.artifacts),
         "notes": run_notes(data),
         "table_metrics": [label for _, label, _ in TABLE_METRICS],
         "correlation": correlation_rows(data),
