@@ -132,8 +132,10 @@ def test_cumulative_lookback() -> None:
 def test_group_misuse() -> None:
     d = only("rank(sector)")
     assert (d.code, d.severity) == ("GROUP_MISUSE", "error")
-    d = only("group_neutralize(close, close)")
-    assert (d.code, d.severity) == ("GROUP_MISUSE", "warning") and "truncated" in d.message
+    d = only("group_neutralize(close, close)")  # BRAIN rejects a non-group input to a group operator
+    assert (d.code, d.severity) == ("GROUP_MISUSE", "error") and "MATRIX field close" in d.message
+    assert d.span is not None and (d.span.column, d.span.end_column) == (25, 30)  # at the argument
+    assert d.hint is not None and "sector, industry, subindustry" in d.hint and "bucket(" in d.hint
     assert codes("sector") == ["GROUP_MISUSE"]
     assert codes("sector + 1") == ["GROUP_MISUSE"]
     d = only("rank(bucket(close))")  # a computed grouping used as numbers: warning only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphamine.data import synthetic
+from alphamine.data.synthetic import synthetic
 from alphamine.sim.simulate import simulate
 
 

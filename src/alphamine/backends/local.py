@@ -9,8 +9,8 @@ names one (a `region` attribute or the `region=` argument).
 Contract: `simulate_many(specs)` returns exactly what `alphamine.sim.batch.simulate_many(specs, panel,
 workers=, cache_bytes=)` returns (same order, `SimResult` or `SimFailure` per spec, a failure never
 stops the batch). The backend owns its `ForkPool` (its kept workers, their panel, cache budget and
-epoch), so two backends never disturb each other's workers; batches of one backend run one at a time
-(the pool's lock), from any thread. `start_workers()` forks the workers now, from the calling thread
+epoch), so two backends never disturb each other's workers; batches from several threads (a server's
+runner threads) share this backend's workers, each getting exactly its own outcomes. `start_workers()` forks the workers now, from the calling thread
 (a server calls it before its threads exist); otherwise the first batch forks them. `checks()` is None:
 a local result already carries every check it has. `close()` stops the workers; it is idempotent.
 """

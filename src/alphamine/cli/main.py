@@ -11,6 +11,7 @@ from alphamine.cli.demo_cmd import demo
 from alphamine.cli.expression_args import ExpressionCommand
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
+from alphamine.cli.platform_cmd import submit, usage
 from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
 from alphamine.cli.run_cmd import gate, report, resume, run
 from alphamine.cli.simulate_cmd import simulate_command
@@ -36,6 +37,8 @@ app.command()(report)
 app.command()(export)
 app.command()(gate)
 app.command()(doctor)
+app.command()(submit)
+app.command()(usage)
 app.add_typer(candidates_app, name="candidates")
 app.add_typer(settings_app, name="settings")
 app.add_typer(brain_app, name="brain")

@@ -13,18 +13,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from alphamine.data.fields import FieldInfo, FieldType, Unit
-from alphamine.expr.ast import Binary, Bool, Call, Keyword, Name, Node, Number, Program, Span, String, Ternary, Unary
+from alphamine.expr.ast import (
+    Binary,
+    Bool,
+    Call,
+    Keyword,
+    Name,
+    Node,
+    Number,
+    Program,
+    Span,
+    String,
+    Ternary,
+    Unary,
+    inline,
+)
 from alphamine.expr.diagnostics import Diagnostic, Severity
 from alphamine.expr.kinds import FALLBACK_OPERATORS, UNKNOWN, Info, ValueType
+from alphamine.expr.limits import CHECKER_FRAMES, recursion_room, too_complex
 from alphamine.expr.operators import default_operators, symbol_table
 from alphamine.expr.parser import ParseError, parse
-from alphamine.ops.registry import ArgKind, BindError, Operator, Param, suggest
+from alphamine.ops.registry import ArgKind, BindError, Operator, Param, ParamError, suggest
 
 # INT params whose negative values mean "days into the future".
 _TIME_PARAMS = frozenset({"lag", "d", "delay", "lookback", "days", "period", "window"})
 _CONST_KINDS = (ArgKind.LOOKBACK, ArgKind.INT, ArgKind.NUMBER, ArgKind.BOOL, ArgKind.STRING)
-
-
+_GROUP_FIELDS_SHOWN = 6  # group fields named in a GROUP_MISUSE hint
 
 NAMED_CONSTANTS: dict[str, float] = {"nan": float("nan"), "NaN": float("nan"), "inf": float("inf")}
 """Bare words that stand for numbers when no field or variable has that name (`x > 0 ? x : nan`)."""
@@ -32,7 +46,8 @@ NAMED_CONSTANTS: dict[str, float] = {"nan": float("nan"), "NaN": float("nan"), "
 def check(program: Program | Node | str, catalogue: Mapping[str, FieldInfo], *,
           operators: Mapping[str, Operator] | None = None, n_days: int | None = None) -> list[Diagnostic]:
     """Lint a program (or source text). `n_days`: available history; longer cumulative lookbacks are
-    errors. `operators` defaults to the global registry."""
+    errors. `operators` defaults to the global registry. A program beyond `expr.limits` (depth or size
+    once variables are substituted) gives one TOO_COMPLEX error and is not analysed further."""
     try:
         if isinstance(program, str):
             try:
@@ -42,9 +57,14 @@ def check(program: Program | Node | str, catalogue: Mapping[str, FieldInfo], *,
                                    f"expected {', '.join(e.expected)}" if e.expected else None)]
         if not isinstance(program, Program):
             program = Program((), program)
+        why = too_complex(inline(program))
+        if why is not None:
+            return [Diagnostic("TOO_COMPLEX", "error", why, program.result.span,
+                               "split it into smaller alphas, or simplify it")]
         ops = default_operators() if operators is None else operators
-        return _Checker(catalogue, ops, n_days).run(program)
-    except RecursionError:
+        with recursion_room(CHECKER_FRAMES):
+            return _Checker(catalogue, ops, n_days).run(program)
+    except RecursionError:  # pragma: no cover - the limits above keep the checker within its frames
         return [Diagnostic("TOO_COMPLEX", "error", "expression nested too deeply to analyse")]
     except Exception as e:  # the contract is "never raises"; report instead
         return [Diagnostic("INTERNAL", "error", f"checker failure: {type(e).__name__}: {e}")]
@@ -57,7 +77,8 @@ def infer(node: Node | str, catalogue: Mapping[str, FieldInfo], *,
     if not isinstance(program, Program):
         program = Program((), program)
     checker = _Checker(catalogue, default_operators() if operators is None else operators, None)
-    checker.run(program)
+    with recursion_room(CHECKER_FRAMES):
+        checker.run(program)
     return checker.result
 
 
@@ -168,6 +189,10 @@ class _Checker:
             self.used[node.id] = True
             return self.env[node.id]
         field = self.catalogue.get(node.id)
+        if field is not None and field.type is FieldType.UNIVERSE:
+            self.report("UNKNOWN_FIELD", "error", f"{node.id!r} is a universe, not a data field", node.span,
+                        f"choose the universe in the simulation settings (universe={node.id})")
+            return UNKNOWN
         if field is not None:
             unit = None if field.unit is Unit.NONE else field.unit
             vt = ValueType.of_field(field.type)
@@ -221,6 +246,8 @@ class _Checker:
             bad = bad or any(i.bad for i in infos[p.name])
             if p.kind.is_constant and not isinstance(value, list):
                 consts[p.name] = infos[p.name][0].const
+        if not bad and op.validate is not None:
+            bad = not self._validate(op, consts, bound, where)
         child_lb = max((i.lookback for lst in infos.values() for i in lst), default=0)
         own = 0
         if not bad:
@@ -239,6 +266,19 @@ class _Checker:
         vt = ValueType.GROUP if out is FieldType.GROUP else ValueType.VECTOR if out is FieldType.VECTOR \
             else ValueType.MATRIX
         return Info(vt, unit=unit, lookback=total, bad=bad)
+
+    def _validate(self, op: Operator, consts: dict[str, Any], bound: Mapping[str, Any], where: Span | None) -> bool:
+        """The operator's cross-argument rule (`Operator.validate`, the one the evaluator applies too);
+        a breach is an ARG_KIND error at the argument it names (at the call when it was left default)."""
+        assert op.validate is not None
+        try:
+            op.validate(consts)
+        except ParamError as e:
+            arg = bound.get(e.param) if e.param is not None else None
+            at = arg.span if isinstance(arg, Node) and arg.span is not None else where
+            self.report("ARG_KIND", "error", str(e), at)
+            return False
+        return True
 
     def _infer_all(self, args: list[Node], kwargs: tuple[Keyword, ...]) -> None:
         for a in [*args, *(k.value for k in kwargs)]:
@@ -271,13 +311,23 @@ class _Checker:
                 self.report("ARG_KIND", "error", f"{what} expects a grouping, got a string", node.span)
                 return _bad(info)
             if info.type is not ValueType.GROUP:
-                self.report("GROUP_MISUSE", "warning", f"{what} expects a grouping; this expression will be "
-                            "truncated to integer codes", node.span, "use a GROUP field, bucket(...) or densify(...)")
+                # BRAIN rejects a non-group input to a group operator; codes are never made up from values.
+                got = (f"the {info.type.value} field {info.name}" if info.name and info.name in self.catalogue
+                       else "a constant" if info.type is ValueType.CONSTANT else "a numeric expression")
+                self.report("GROUP_MISUSE", "error", f"{what} expects a grouping, got {got}", node.span,
+                            self._group_hint())
+                return _bad(info)
         elif p.kind is ArgKind.VECTOR and info.type is not ValueType.VECTOR:
             self.report("ARG_KIND", "error", f"{what} expects a VECTOR field, got a {info.type.value.lower()}",
                         node.span)
             return _bad(info)
         return info
+
+    def _group_hint(self) -> str:
+        groups = [n for n, f in self.catalogue.items() if f.type is FieldType.GROUP]
+        shown = ", ".join(groups[:_GROUP_FIELDS_SHOWN]) + (", ..." if len(groups) > _GROUP_FIELDS_SHOWN else "")
+        fields = f"a GROUP field ({shown})" if groups else "a GROUP field"
+        return f"use {fields}, or make groups with bucket(...) or densify(...)"
 
     def constant(self, op: Operator, p: Param, node: Node) -> Info:
         what = f"{op.name}'s {p.name}"
@@ -298,8 +348,8 @@ class _Checker:
         if p.kind is ArgKind.STRING:
             if not isinstance(value, str):
                 ok = self._kind_error(what, "a string", node)
-            elif p.choices and value.lower() not in {c.lower() for c in p.choices}:
-                ok = self._kind_error(what, f"one of {', '.join(p.choices)}", node)
+            elif (why := p.violation(value)) is not None:
+                ok = self._kind_error(what, why, node)
         elif p.kind is ArgKind.BOOL:
             if not isinstance(value, bool) and value not in (0, 1):
                 ok = self._kind_error(what, "true or false", node)
@@ -313,12 +363,14 @@ class _Checker:
             ok = False
         elif p.kind is ArgKind.LOOKBACK and value == 0:
             ok = self._kind_error(what, "a positive integer (days)", node)
-        elif p.minimum is not None and value < p.minimum:
-            ok = self._kind_error(what, f"at least {_num(p.minimum)}", node)
+        elif (why := p.violation(value)) is not None:  # the declaration's bounds (minimum, maximum, caps)
+            ok = self._kind_error(what, why, node)
         if p.kind in (ArgKind.LOOKBACK, ArgKind.INT) and ok and not isinstance(value, str):
             value = int(value)
         elif p.kind is ArgKind.NUMBER and ok:
             value = float(value)
+        elif p.kind is ArgKind.BOOL and ok:
+            value = bool(value)
         return Info(ValueType.CONSTANT, value, bad=not ok)
 
     def _kind_error(self, what: str, expected: str, node: Node) -> bool:

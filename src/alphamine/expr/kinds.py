@@ -32,7 +32,7 @@ class ValueType(str, Enum):
             return cls.GROUP
         if t is FieldType.VECTOR:
             return cls.VECTOR
-        return cls.MATRIX  # MATRIX, and UNIVERSE masks read as 0/1
+        return cls.MATRIX  # MATRIX (the checker rejects UNIVERSE names before asking)
 
 
 @dataclass(frozen=True)

@@ -143,9 +143,12 @@ def _text(node: Node, memo: dict[int, str]) -> str:
     return memo[id(node)]
 
 
-def to_source(node: Node) -> str:
-    """Exact printer: `parse(to_source(t))` equals `t` (a Program, or Program((), t) for an expression)."""
-    return _text(node, {})
+def to_source(node: Node, memo: dict[int, str] | None = None) -> str:
+    """Exact printer: `parse(to_source(t))` equals `t` (a Program, or Program((), t) for an expression).
+
+    `memo` (node id -> text) may be shared by calls on sub-trees of one tree that stays alive
+    meanwhile (the evaluator prints every sub-tree's cache key): each node is then rendered once."""
+    return _text(node, {} if memo is None else memo)
 
 
 def normalize(node: Node, operators: Mapping[str, Operator] | None = None) -> Node:
@@ -184,7 +187,7 @@ def normalize(node: Node, operators: Mapping[str, Operator] | None = None) -> No
 def _sort_call(n: Call, text: Any) -> Node:
     if n.func in EXACT_SYMMETRIC_CALLS and not n.kwargs and len(n.args) >= 2:
         ordered = tuple(sorted(n.args, key=text))
-        if ordered != n.args:
+        if any(a is not b for a, b in zip(ordered, n.args, strict=True)):
             return Call(n.func, ordered, n.kwargs, span=n.span)
     return n
 
@@ -238,7 +241,15 @@ def _normalize_call(n: Call, op: Operator, symbol: str | None, variables: set[st
         if symbol in PRECEDENCE and symbol not in ("?:", "unary", "atom") and len(args) == 2:
             return Binary(symbol, args[0], args[1], span=n.span)
     new = Call(n.func, tuple(args), tuple(kwargs), span=n.span)
-    return n if new == n else new
+    return n if _same_call(new, n) else new
+
+
+def _same_call(a: Call, b: Call) -> bool:
+    """Shallow equality: the same children (by identity) in the same roles. Node `==` compares whole
+    sub-trees recursively, which a deep tree cannot afford (and identity is what `map_nodes` keeps)."""
+    return (a.func == b.func and len(a.args) == len(b.args) and len(a.kwargs) == len(b.kwargs)
+            and all(x is y for x, y in zip(a.args, b.args, strict=True))
+            and all(x.name == y.name and x.value is y.value for x, y in zip(a.kwargs, b.kwargs, strict=True)))
 
 
 def canonical(node: Node | str, operators: Mapping[str, Operator] | None = None) -> str:

@@ -212,15 +212,11 @@ def fields_used(node: Node, catalogue: Mapping[str, Any] | None = None) -> list[
 
 
 def depth(node: Node) -> int:
-    """Height of the tree: a leaf has depth 1 (Keyword wrappers are not counted as a level)."""
-    best = 0
-    stack: list[tuple[Node, int]] = [(node, 1)]
-    while stack:
-        n, d = stack.pop()
-        best = max(best, d)
-        for k in children(n):
-            stack.append((k, d if isinstance(k, Keyword) else d + 1))
-    return best
+    """Height of the tree: a leaf has depth 1 (Keyword wrappers are not counted as a level). Iterative
+    and memoized over shared sub-trees (an inlined chain of variables is not expanded)."""
+    from alphamine.expr.limits import measure
+
+    return measure(node)[0]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ Kernel calling contract (what `alphamine.sim.evaluate` guarantees and every kern
   literal arrives as ``np.broadcast_to(value, (T, N))``). GROUP values are ``(T, N)`` int32 code arrays,
   negative = no group. VECTOR values are ``(T, N, K)`` float64, NaN-padded.
 - Constants arrive as Python scalars: LOOKBACK/INT as ``int``, NUMBER as ``float``, BOOL as ``bool``,
-  STRING as ``str``. The checker has already validated them (e.g. LOOKBACK >= 1).
+  STRING as ``str``. They satisfy the declaration: every param's bounds (`Param.violation`: minimum,
+  maximum or the default caps `MAX_LOOKBACK` / `MAX_INT`, choices) and the operator's `validate` rule.
+  The checker reports a breach as a lint error at the argument; the evaluator calls
+  `Operator.check_constants` before the kernel, so the rule is written once, in the declaration.
 - A kernel never writes into its inputs (results are shared through the sub-expression cache) and
   returns a new, writable, C-contiguous array: ``(T, N)`` float64 for MATRIX output, ``(T, N)`` int32
   for GROUP output.
@@ -39,6 +42,28 @@ V = TypeVar("V")
 
 class BindError(ValueError):
     """Call arguments do not fit an operator's signature."""
+
+
+class ParamError(ValueError):
+    """A constant argument breaks its operator's declared rule (a bound, a choice, a parse, a relation
+    between two arguments). `param` names the argument to blame (None: the call as a whole).
+
+    Why one class: each rule is written once (a `Param` bound or an operator's `validate`) and read by
+    the checker, which reports it as a lint error located at that argument, and by the evaluator (and
+    kernels), which raise it before any work is done."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+MAX_LOOKBACK = 10_000
+"""The largest window (in rows) any LOOKBACK param accepts unless its declaration says otherwise: about
+40 years of trading days, longer than any panel; a larger value is a typo, and kernels size state by it."""
+
+MAX_INT = 2**31 - 1
+"""The largest value of an INT param without its own `maximum` (kernels compile ints as int64 and
+some size loops or buffers by them, so an unbounded integer is never passed on)."""
 
 
 class ArgKind(str, Enum):
@@ -94,10 +119,40 @@ class Param:
     doc: str = ""
     choices: tuple[str, ...] | None = None  # allowed values of a STRING param (case-insensitive)
     minimum: float | None = None  # smallest allowed value of a numeric constant
+    maximum: float | None = None  # largest allowed value (None: MAX_LOOKBACK / MAX_INT by kind, else none)
+    min_count: int = 1  # a variadic param: the fewest values it accepts (max(x, y, ...) needs 2)
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    @property
+    def upper_bound(self) -> float | None:
+        """The declared maximum, or the kind's default cap (LOOKBACK: MAX_LOOKBACK, INT: MAX_INT)."""
+        if self.maximum is not None:
+            return self.maximum
+        if self.kind is ArgKind.LOOKBACK:
+            return MAX_LOOKBACK
+        if self.kind is ArgKind.INT:
+            return MAX_INT
+        return None
+
+    def violation(self, value: Any) -> str | None:
+        """What `value` must be when it breaks this param's bounds or choices ("at least 1", "one of
+        gaussian, uniform"), None when it is acceptable. Kinds (integer, string...) are the caller's
+        business; this is the range part, shared by the checker and `Operator.check_constants`."""
+        if self.kind is ArgKind.STRING:
+            if self.choices and isinstance(value, str) and value.lower() not in {c.lower() for c in self.choices}:
+                return f"one of {', '.join(self.choices)}"
+            return None
+        if self.kind is ArgKind.BOOL or isinstance(value, str | bool) or value is None:
+            return None
+        if self.minimum is not None and value < self.minimum:
+            return f"at least {_fmt_num(self.minimum)}"
+        hi = self.upper_bound
+        if hi is not None and value > hi:
+            return f"at most {_fmt_num(hi)}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -145,6 +200,9 @@ class Operator:
     assumptions: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     time_series: bool = field(default=False)  # reads past rows (used by the no-look-ahead tests)
+    validate: Callable[[Mapping[str, Any]], None] | None = field(default=None, repr=False, compare=False)
+    """Rules that relate constants or parse a string (clamp's lower <= upper, bucket's range): called
+    with every constant param's value (defaults filled in); raises `ParamError` naming the param."""
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -160,6 +218,21 @@ class Operator:
                 seen_optional = True
             elif seen_optional:
                 raise ValueError(f"operator {self.name}: required param {p.name} after an optional one")
+        if any(p.min_count != 1 and not p.variadic for p in self.params) or any(p.min_count < 1 for p in self.params):
+            raise ValueError(f"operator {self.name}: min_count is for variadic params and must be >= 1")
+
+    def check_constants(self, values: Mapping[str, Any]) -> None:
+        """Raise `ParamError` when a constant argument breaks the declaration: its param's bounds or
+        choices (`Param.violation`), then the operator's `validate` rule. `values` maps param names to
+        the bound values (constants as Python scalars; other params are ignored)."""
+        for p in self.params:
+            if p.kind.is_constant and p.name in values:
+                why = p.violation(values[p.name])
+                if why is not None:
+                    raise ParamError(f"{self.name}'s {p.name} must be {why}, got {_fmt_value(values[p.name])}",
+                                     p.name)
+        if self.validate is not None:
+            self.validate(values)
 
     @property
     def signature(self) -> str:
@@ -189,7 +262,7 @@ class Operator:
     def bind(self, args: Sequence[V], kwargs: Mapping[str, V]) -> dict[str, V | list[V]]:
         """Map call arguments to parameter names (defaults are NOT filled in).
 
-        A variadic param binds a list of every remaining positional value (at least one). Raises
+        A variadic param binds a list of every remaining positional value (at least its `min_count`). Raises
         `BindError` naming the problem (too many/few arguments, unknown or repeated keyword).
         """
         bound: dict[str, V | list[V]] = {}
@@ -209,6 +282,9 @@ class Operator:
             if p.variadic:
                 rest = list(args[i:])
                 if rest:
+                    if len(rest) < p.min_count:
+                        raise BindError(f"{self.name} needs at least {p.min_count} inputs ({self.signature}), "
+                                        f"got {len(rest)}")
                     bound[p.name] = rest
                 i = len(args)
                 break
@@ -241,12 +317,48 @@ class Operator:
         return bound
 
 
+def _fmt_num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e16 else repr(float(value))
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _fmt_num(value) if value == value and abs(value) != float("inf") else repr(value)
+    return repr(value)
+
+
 def _fmt_default(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"'
     return repr(value)
+
+
+def check_param(op: str, p: Param, value: Any) -> None:
+    """Raise `ParamError` when `value` breaks `p`'s declared bounds: for kernels that guard their own
+    constants against direct callers, reading the very `Param` the operator is declared with."""
+    why = p.violation(value)
+    if why is not None:
+        raise ParamError(f"{op}'s {p.name} must be {why}, got {_fmt_value(value)}", p.name)
+
+
+def kernel_failure(e: BaseException) -> str:
+    """A one-line reason for an exception raised inside a kernel. Our own rejections (ValueError and
+    friends raised by alphamine code) keep their first line; anything from the JIT compiler or the
+    allocator becomes a plain sentence (no numba pipeline text reaches the user)."""
+    if isinstance(e, MemoryError):
+        return "not enough memory for this input (a parameter sizes a buffer too large)"
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else ""
+    internal = type(e).__module__.split(".")[0] == "numba" or "nopython" in text or "numba" in text.lower()
+    if internal or not first or not isinstance(e, ValueError | TypeError | ArithmeticError | IndexError):
+        return f"the kernel failed on this input ({type(e).__name__}); please report the expression"
+    return first
 
 
 REGISTRY: dict[str, Operator] = {}

@@ -13,9 +13,11 @@ functions use `DEFAULT_POOL` (`simulate_many`) or every pool (`close_workers`, `
 `worker_pids`). A call reuses the kept workers when they were forked for the same panel object and
 budget, no correlation pool is given, and they are at least as many as the batch can use and at most
 as many as the call allows (W workers serve a batch of fewer tasks, a lone task too); anything else,
-`close()`, an error or Ctrl-C during a batch, or interpreter exit stops them. One batch at a time per
-pool (a lock). Workers read the `_WorkerState` (panel, correlation pool, budget, fields prefetched
-before forking, epoch) handed to their initializer through fork itself: nothing pickled or shared.
+`close()`, an error or Ctrl-C during a batch, or interpreter exit stops them (after the batches of
+other threads on them end). Batches from several threads share the workers, their chunks queued in
+submission order, so a server's next batch starts while the last one drains instead of leaving
+workers idle at each batch's tail. Workers read the `_WorkerState` (panel, correlation pool, budget,
+fields prefetched before forking, epoch) handed to their initializer through fork: nothing pickled.
 
 Why forking from any thread is safe: a child has one thread, the forking one, and needs only locks it
 can take. Python re-initializes its own locks after fork, glibc its allocator's, `register_at_fork`
@@ -112,13 +114,16 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass
 class _Workers:
-    """A pool's kept workers, with what they inherited when they were forked."""
+    """Forked workers, with what they inherited, and the batches using them (`users`). Retired ones
+    take no new batch and stop when their last one ends."""
 
     pool: multiprocessing.pool.Pool
     panel: Panel
     size: int
     cache_bytes: int
     owner: int  # pid of the process that forked them (a forked child must not use its parent's pool)
+    users: int = 0
+    retired: bool = False
 
     def fits(self, panel: Panel, size: int, cache_bytes: int, most: int | None = None) -> bool:
         """These workers can run a batch over `panel` that can use `size` of them, for a call allowing
@@ -254,11 +259,13 @@ _POOLS: weakref.WeakSet[ForkPool] = weakref.WeakSet()
 
 
 class ForkPool:
-    """Worker processes kept between batches, and their state (module doc). Thread-safe: batches on
-    one pool run one at a time; `simulate_many`'s one-worker path runs in the calling thread."""
+    """Worker processes kept between batches, and their state (module doc). Thread-safe: batches from
+    several threads share the kept workers, their chunks queued in the order they were submitted (so
+    a server's next batch starts while the last one drains); replacing the workers waits for every
+    batch on them to end. The one-worker path runs in the calling thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._cond = threading.Condition(threading.RLock())
         self._kept: _Workers | None = None
         self._epoch = 0  # bumped by clear_caches(); every task carries it
         _POOLS.add(self)
@@ -282,29 +289,25 @@ class ForkPool:
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the kept workers (they hold their caches and a copy-on-write view of their panel); the
-        pool stays usable and forks again when needed. `wait`: first let a running batch end."""
-        locked = self._lock.acquire(blocking=wait)
-        try:
-            kept, self._kept = self._kept, None
-            if kept is not None and kept.owner == os.getpid():
-                kept.pool.terminate()
-                kept.pool.join()
-        finally:
-            if locked:
-                self._lock.release()
+        pool stays usable and forks again when needed. `wait`: let the batches running on them end
+        first (never call it so from a batch's progress callback); else stop them at once (exit)."""
+        if wait:
+            with self._cond:
+                if self._kept is not None:
+                    self._retire(self._kept)
+            return
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            self._stop(kept)
 
     def start(self, panel: Panel, workers: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES) -> list[int]:
         """Fork the kept workers for `panel` now, from the calling thread (unless workers that fit are
         already running), so that later batches from any thread reuse them; their pids ([] when
         `workers` resolves to one: that path never forks)."""
         size = workers or os.cpu_count() or 1
-        if size < 2:
-            return []
-        with self._lock:
-            kept = self._kept
-            if kept is None or not kept.fits(panel, size, cache_bytes):
-                self._fork(panel, size, cache_bytes, [])
-            return self.worker_pids()
+        if size > 1:
+            self._checkout(panel, None, size, size, cache_bytes, [], use=False)
+        return self.worker_pids()
 
     def simulate_many(
         self,
@@ -335,59 +338,90 @@ class ForkPool:
                 items.append(SimFailure(str(expr), None, str(e)))
         todo = [(i, s) for i, s in enumerate(items) if isinstance(s, SimSpec)]
         results: list[SimResult | SimFailure | None] = [s if isinstance(s, SimFailure) else None for s in items]
-        done, total = len(items) - len(todo), len(items)
         most = max(1, workers or os.cpu_count() or 1)
         n_workers = min(most, max(1, len(todo)))
         panel.fingerprint()  # computed once here, inherited by the workers
-        if todo and (n_workers > 1 or self._fits(panel, pool, n_workers, most, cache_bytes)):
-            with self._lock:  # (a lone task goes to warm workers too: their caches, off this thread)
-                if n_workers > 1 or self._fits(panel, pool, n_workers, most, cache_bytes):
-                    self._run_forked(todo, results, panel, pool, n_workers, most, cache_bytes, progress)
-                    todo = []
-        state = _WorkerState(panel, pool, cache_bytes)
-        for i, spec in todo:
-            results[i] = _run_one(state, spec)
-            done += 1
-            if progress:
-                progress(done, total, results[i])  # type: ignore[arg-type]
+        forked = None
+        if todo and most > 1:  # a lone task goes to warm workers too (their caches, off this thread)
+            forked = self._checkout(panel, pool, n_workers, most, cache_bytes, [s for _, s in todo])
+        if forked is not None:
+            self._run_forked(forked, todo, results, n_workers, progress)
+        else:
+            state, done = _WorkerState(panel, pool, cache_bytes), len(items) - len(todo)
+            for i, spec in todo:
+                results[i] = _run_one(state, spec)
+                done += 1
+                if progress:
+                    progress(done, len(items), results[i])  # type: ignore[arg-type]
         return [r for r in results if r is not None]
 
-    def _fits(self, panel: Panel, corr_pool: object, size: int, most: int, cache_bytes: int) -> bool:
-        """The kept workers can run this batch (`_Workers.fits`, and no correlation pool is given)."""
-        kept = self._kept
-        return corr_pool is None and kept is not None and kept.fits(panel, size, cache_bytes, most)
+    def _checkout(self, panel: Panel, corr_pool: Sequence[PoolEntry] | None, size: int, most: int,
+                  cache_bytes: int, specs: Sequence[SimSpec], use: bool = True) -> _Workers | None:  # fmt: skip
+        """Workers for a batch (counted as a user when `use`): the kept ones when they fit, else the
+        kept ones retired (after their batches) and fresh ones forked, or None for a lone task."""
+        with self._cond:
+            while True:
+                kept = self._kept
+                if corr_pool is None and kept is not None and kept.fits(panel, size, cache_bytes, most):
+                    kept.users += int(use)
+                    return kept
+                if size < 2:
+                    return None
+                if kept is None:
+                    break
+                self._retire(kept)  # waits (releasing the lock): look again, another thread may have forked
+            prefetched = _prefetched_fields(panel, specs, cache_bytes)
+            state = _WorkerState(panel, corr_pool, cache_bytes, prefetched, self._epoch)
+            with global_compiler_lock:  # no other thread is compiling at the instant of fork (module doc)
+                fresh = _QuietPool(size, _worker_init, (state, os.getpid()), context=mp.get_context("fork"))
+            state.cache = None  # the workers have their copies; a replacement worker starts empty
+            workers = _Workers(fresh, panel, size, cache_bytes, os.getpid(), users=int(use))
+            if corr_pool is None:
+                self._kept = workers
+            else:  # workers that inherited a correlation pool serve this batch only
+                workers.retired = True
+            return workers
 
-    def _fork(self, panel: Panel, size: int, cache_bytes: int, specs: Sequence[SimSpec],
-              corr_pool: Sequence[PoolEntry] | None = None) -> multiprocessing.pool.Pool:  # fmt: skip
-        """Fork `size` workers (they inherit the fields `specs` read); kept unless a correlation pool,
-        which they inherit, is given. Call with the lock held."""
-        self.close()
-        prefetched = _prefetched_fields(panel, specs, cache_bytes)
-        state = _WorkerState(panel, corr_pool, cache_bytes, prefetched, self._epoch)
-        with global_compiler_lock:  # no other thread is compiling at the instant of fork (module doc)
-            fresh = _QuietPool(size, _worker_init, (state, os.getpid()), context=mp.get_context("fork"))
-        state.cache = None  # the workers have their copies; a replacement worker starts empty
-        if corr_pool is None:
-            self._kept = _Workers(fresh, panel, size, cache_bytes, os.getpid())
-        return fresh
+    def _checkin(self, workers: _Workers, ok: bool) -> None:
+        """A batch on `workers` ended (`ok`: completely); an error or Ctrl-C retires them (tasks may
+        still be running), and retired workers stop with their last batch."""
+        with self._cond:
+            workers.users -= 1
+            if not ok:
+                workers.retired = True
+                if self._kept is workers:
+                    self._kept = None
+            if workers.retired and workers.users == 0:
+                self._stop(workers)
+            self._cond.notify_all()
+
+    def _retire(self, workers: _Workers) -> None:
+        """No new batch on `workers`; wait for theirs to end, then stop them. Call with the lock held."""
+        workers.retired = True
+        if self._kept is workers:
+            self._kept = None
+        while workers.users > 0:
+            self._cond.wait()
+        self._stop(workers)
+
+    @staticmethod
+    def _stop(workers: _Workers) -> None:
+        if workers.owner == os.getpid():
+            workers.pool.terminate()
+            workers.pool.join()
 
     def _run_forked(
-        self, todo: list[tuple[int, SimSpec]], results: list[SimResult | SimFailure | None], panel: Panel,
-        corr_pool: Sequence[PoolEntry] | None, n_workers: int, most: int, cache_bytes: int,
-        progress: Callable[[int, int, SimResult | SimFailure], None] | None,
+        self, workers: _Workers, todo: list[tuple[int, SimSpec]], results: list[SimResult | SimFailure | None],
+        n_workers: int, progress: Callable[[int, int, SimResult | SimFailure], None] | None,
     ) -> None:  # fmt: skip
-        """Fill `results` for `todo` on the kept (or freshly forked) workers; call with the lock held."""
+        """Fill `results` for `todo` on `workers` (checked out for this batch, checked in here)."""
         total, done = len(results), len(results) - len(todo)
-        if self._kept is not None and self._fits(panel, corr_pool, n_workers, most, cache_bytes):
-            workers_pool = self._kept.pool
-        else:
-            workers_pool = self._fork(panel, n_workers, cache_bytes, [s for _, s in todo], corr_pool)
         order = sorted(todo, key=lambda it: (it[1].settings.delay, it[1].settings.universe, it[0]))
         size = max(1, math.ceil(len(order) / (n_workers * 4)))
         tasks = [(self._epoch, order[k : k + size]) for k in range(0, len(order), size)]
         finished = False
         try:
-            for chunk_result in workers_pool.imap_unordered(_run_chunk, tasks):
+            for chunk_result in workers.pool.imap_unordered(_run_chunk, tasks):
                 for i, r in chunk_result:
                     results[i] = r
                     done += 1
@@ -395,11 +429,7 @@ class ForkPool:
                         progress(done, total, r)
             finished = True
         finally:
-            if corr_pool is not None:  # never kept
-                workers_pool.terminate()
-                workers_pool.join()
-            elif not finished:  # an error or Ctrl-C: tasks may still be running in the workers
-                self.close()
+            self._checkin(workers, finished)
 
 
 DEFAULT_POOL = ForkPool()
@@ -408,7 +438,7 @@ DEFAULT_POOL = ForkPool()
 
 def _fresh_locks() -> None:  # in a forked child: no lock may stay held by a thread the child lacks
     for p in list(_POOLS):
-        p._lock = threading.RLock()
+        p._cond = threading.Condition(threading.RLock())
 
 
 if hasattr(os, "register_at_fork"):

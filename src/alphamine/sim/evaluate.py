@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,9 +27,20 @@ from alphamine.data.panel import Panel, mask_key
 from alphamine.expr import ast as A
 from alphamine.expr import inline, normalize, parse, to_source
 from alphamine.expr.checker import NAMED_CONSTANTS
-from alphamine.ops.registry import SYMBOLS, ArgKind, BindError, EvalContext, Operator, Param, get
-from alphamine.sim.fields import clean_copy, shift_mask_f64, shift_mask_i32
-from alphamine.sim.nan_handling import GROUP_VALUE_OPERATORS, empty_window_to_zero, group_value_to_nan_members
+from alphamine.expr.literals import literal_value
+from alphamine.ops.registry import (
+    SYMBOLS,
+    ArgKind,
+    BindError,
+    EvalContext,
+    Operator,
+    Param,
+    ParamError,
+    get,
+    kernel_failure,
+)
+from alphamine.sim.fields import clean_copy, frame_field
+from alphamine.sim.nan_handling import apply_nan_handling
 
 KERNEL_TIMINGS: dict[str, list[float]] | None = None
 """When set to a dict (the benchmark does), every kernel call appends its seconds under the operator's
@@ -37,7 +48,15 @@ name. None (the default) costs one check per call."""
 
 
 class EvaluationError(ValueError):
-    """An expression cannot be evaluated on this panel (unknown name, bad argument, kernel failure)."""
+    """An expression cannot be evaluated on this panel (unknown name, bad argument, kernel failure).
+
+    `span` locates the offending node in the source (None when unknown); the message then ends with
+    "(at line:column)", so one line says what failed and where."""
+
+    def __init__(self, message: str, span: A.Span | None = None) -> None:
+        self.span = span
+        self.reason = message
+        super().__init__(f"{message} (at {span.line}:{span.column})" if span is not None else message)
 
 
 _UNARY = {"-": "neg", "!": "!"}
@@ -174,57 +193,106 @@ class Evaluator:
             expr = inline(expr)
         return normalize(expr)
 
-    def _eval(self, node: A.Node) -> np.ndarray:
-        """Value of a non-constant node: (T, N) float64, (T, N) int32 (GROUP) or (T, N, K) (VECTOR)."""
-        if isinstance(node, A.Number | A.Bool):
-            return np.broadcast_to(np.float64(float(node.value)), self.panel.shape)
-        key = self._frame + to_source(node)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        value = _readonly(self._compute(node))
-        self.cache.put(key, value)
-        return value
+    def _eval(self, root: A.Node) -> np.ndarray:
+        """Value of a node: (T, N) float64, (T, N) int32 (GROUP) or (T, N, K) (VECTOR).
 
-    def _compute(self, node: A.Node) -> np.ndarray:
+        Iterative post-order over the nodes whose values are needed, so no depth of nesting can exhaust
+        the interpreter's stack (the checker's TOO_COMPLEX limit is the only bound, `expr.limits`). A
+        node is looked up in the cache before its inputs are planned; a computed input is dropped from
+        the local table once every node that consumes it has run, so no more values are alive than a
+        recursive evaluation would hold."""
+        if isinstance(root, A.Number | A.Bool):
+            return self._literal(root)
+        values: dict[int, np.ndarray] = {}
+        texts: dict[int, str] = {}  # canonical text per node: every sub-tree is printed once
+        plans: dict[int, tuple[str, Operator | None, dict[str, Any], list[A.Node]]] = {}
+        uses: dict[int, int] = {}
+        stack: list[tuple[A.Node, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            nid = id(node)
+            if not ready:
+                if nid in values or nid in plans:
+                    continue
+                if isinstance(node, A.Number | A.Bool):
+                    values[nid] = self._literal(node)
+                    continue
+                key = self._frame + to_source(node, texts)
+                hit = self.cache.get(key)
+                if hit is not None:
+                    values[nid] = hit
+                    continue
+                op, bound, inputs = self._plan(node)
+                plans[nid] = (key, op, bound, inputs)
+                stack.append((node, True))
+                for child in inputs:
+                    uses[id(child)] = uses.get(id(child), 0) + 1
+                    if id(child) not in values:
+                        stack.append((child, False))
+                continue
+            key, op, bound, inputs = plans.pop(nid)
+            value = _readonly(self._compute(node, op, bound, values))
+            self.cache.put(key, value)
+            values[nid] = value
+            for child in inputs:  # release inputs no pending node still needs
+                cid = id(child)
+                uses[cid] -= 1
+                if uses[cid] == 0 and cid != id(root):
+                    values.pop(cid, None)
+        return values[id(root)]
+
+    def _literal(self, node: A.Number | A.Bool) -> np.ndarray:
+        return np.broadcast_to(np.float64(float(node.value)), self.panel.shape)
+
+    def _plan(self, node: A.Node) -> tuple[Operator | None, dict[str, Any], list[A.Node]]:
+        """(operator, bound arguments, the child nodes whose values the operator needs) of a node.
+        Names need nothing; constant arguments are read from the tree, not evaluated."""
         if isinstance(node, A.Name):
-            return self._field(node.id)
+            return None, {}, []
+        if isinstance(node, A.Unary) and node.op == "+":
+            return None, {}, [node.operand]
+        span = node.span
         if isinstance(node, A.Call):
-            return self._call(get_operator(node.func), list(node.args), {k.name: k.value for k in node.kwargs})
-        if isinstance(node, A.Binary):
-            return self._call(get_operator(SYMBOLS.get(node.op, node.op)), [node.left, node.right], {})
-        if isinstance(node, A.Unary):
-            if node.op == "+":
-                return np.array(self._eval(node.operand), copy=True)
-            return self._call(get_operator(SYMBOLS.get(_UNARY[node.op], node.op)), [node.operand], {})
-        if isinstance(node, A.Ternary):
-            return self._call(get_operator(SYMBOLS.get("?:", "if_else")), [node.cond, node.then, node.otherwise], {})
-        if isinstance(node, A.String):
-            raise EvaluationError(f'a string ("{node.value}") cannot be used as a value')
-        raise EvaluationError(f"cannot evaluate node {type(node).__name__}")
+            op, args, kwargs = get_operator(node.func, span), list(node.args), {k.name: k.value for k in node.kwargs}
+        elif isinstance(node, A.Binary):
+            op, args, kwargs = get_operator(SYMBOLS.get(node.op, node.op), span), [node.left, node.right], {}
+        elif isinstance(node, A.Unary):
+            op, args, kwargs = get_operator(SYMBOLS.get(_UNARY[node.op], node.op), span), [node.operand], {}
+        elif isinstance(node, A.Ternary):
+            op = get_operator(SYMBOLS.get("?:", "if_else"), span)
+            args, kwargs = [node.cond, node.then, node.otherwise], {}
+        elif isinstance(node, A.String):
+            raise EvaluationError(f'a string ("{node.value}") cannot be used as a value', node.span)
+        else:
+            raise EvaluationError(f"cannot evaluate node {type(node).__name__}", node.span)
+        try:
+            bound: dict[str, Any] = op.bind(args, kwargs)
+        except BindError as e:
+            raise EvaluationError(str(e), node.span) from None
+        inputs: list[A.Node] = []
+        for p in op.params:
+            if p.name in bound and not p.kind.is_constant:
+                raw = bound[p.name]
+                inputs.extend(raw if isinstance(raw, list) else [raw])
+        return op, bound, inputs
+
+    def _compute(self, node: A.Node, op: Operator | None, bound: dict[str, Any],
+                 values: Mapping[int, np.ndarray]) -> np.ndarray:
+        if isinstance(node, A.Name):
+            try:
+                return self._field(node.id)
+            except EvaluationError as e:
+                raise EvaluationError(e.reason, node.span) from None
+        if op is None:  # unary plus
+            assert isinstance(node, A.Unary)
+            return np.array(values[id(node.operand)], copy=True)
+        return self._call(op, bound, node, values)
 
     def _field(self, name: str) -> np.ndarray:
         p = self.panel
-        u = self.universe
-        if name in p.matrices:
-            a = p.matrices[name]
-            if u is None and self.shift == 0:
-                return a
-            if a.dtype == np.float64 and a.ndim == 2:  # one fused pass: shift + pasteurize
-                return shift_mask_f64(a, self.shift, u if u is not None else _NO_MASK)
-            a = _shifted(a, self.shift, np.nan)
-            return a if u is None else np.where(u, a, np.nan)
-        if name in p.groups:
-            g = p.groups[name]
-            if u is None and self.shift == 0:
-                return g
-            if g.dtype == np.int32 and g.ndim == 2:
-                return shift_mask_i32(g, self.shift, u if u is not None else _NO_MASK)
-            g = _shifted(g, self.shift, -1)
-            return g if u is None else np.where(u, g, np.int32(-1)).astype(np.int32)
-        if name in p.vectors:
-            v = _shifted(p.vectors[name], self.shift, np.nan)
-            return v if u is None else np.where(u[:, :, None], v, np.nan)
+        value = frame_field(p, name, self.shift, self.universe)
+        if value is not None:
+            return value
         if name in p.universes:
             raise EvaluationError(f"{name!r} is a universe, not a data field")
         if name in NAMED_CONSTANTS:  # `nan` / `inf` when no field has that name
@@ -232,11 +300,10 @@ class Evaluator:
         close = _close(name, p.catalogue)
         raise EvaluationError(f"unknown field {name!r}{close}")
 
-    def _call(self, op: Operator, args: Sequence[A.Node], kwargs: Mapping[str, A.Node]) -> np.ndarray:
-        try:
-            bound = op.bind(args, kwargs)
-        except BindError as e:
-            raise EvaluationError(str(e)) from None
+    def _call(self, op: Operator, bound: Mapping[str, Any], node: A.Node,
+              inputs: Mapping[int, np.ndarray]) -> np.ndarray:
+        """Run `op`'s kernel on the bound arguments (constants checked against the declaration first).
+        Any failure is an EvaluationError naming the operator and where it is in the source."""
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
         values: dict[str, Any] = {}
@@ -246,9 +313,9 @@ class Evaluator:
                 raw = bound[p.name]
                 if p.variadic:
                     assert isinstance(raw, list)
-                    value: Any = [self._arg(op, p, n) for n in raw]
+                    value: Any = [self._arg(op, p, n, inputs) for n in raw]
                 else:
-                    value = self._arg(op, p, raw)  # type: ignore[arg-type]
+                    value = self._arg(op, p, raw, inputs)
             else:
                 value = p.default
             values[p.name] = value
@@ -258,6 +325,11 @@ class Evaluator:
                 positional.extend(value if isinstance(value, list) else [])
             else:
                 keywords[p.name] = value
+        try:
+            op.check_constants(values)  # the declaration's rules, the ones the checker reports
+        except ParamError as e:
+            at = bound.get(e.param) if e.param is not None else None
+            raise EvaluationError(str(e), at.span if isinstance(at, A.Node) and at.span else node.span) from None
         if op.needs_context:
             keywords["ctx"] = self.ctx
         try:
@@ -270,32 +342,21 @@ class Evaluator:
                     KERNEL_TIMINGS.setdefault(op.name, []).append(time.perf_counter() - t0)
         except EvaluationError:
             raise
-        except Exception as e:  # a kernel rejecting a value (e.g. a bad bucket range string)
-            raise EvaluationError(f"{op.name}: {e}") from e
+        except Exception as e:  # a kernel rejecting a value, or failing: one readable line, located
+            raise EvaluationError(f"{op.name}: {kernel_failure(e)}", node.span) from e
         out = np.asarray(out)
         if self.nan_handling and out.dtype == np.float64 and out.ndim == 2:
-            out = self._nan_handling(op, values, out)
+            out = apply_nan_handling(op, values, out)
         return out
 
-    @staticmethod
-    def _nan_handling(op: Operator, values: Mapping[str, Any], out: np.ndarray) -> np.ndarray:
-        """nanHandling ON: an all-NaN window gives 0 (time-series operators with a window on their first
-        input); NaN members get their group's value (one-value-per-group operators)."""
-        window = next((p for p in op.params if p.kind == ArgKind.LOOKBACK), None)
-        first = next((p for p in op.params if p.kind == ArgKind.SERIES and not p.variadic), None)
-        if op.time_series and window is not None and first is not None:
-            return empty_window_to_zero(out, values[first.name], int(values[window.name]))
-        if op.name in GROUP_VALUE_OPERATORS:
-            group = next((p for p in op.params if p.kind == ArgKind.GROUP), None)
-            if group is not None:
-                return group_value_to_nan_members(out, np.ascontiguousarray(values[group.name]))
-        return out
-
-    def _arg(self, op: Operator, p: Param, node: A.Node) -> Any:
+    def _arg(self, op: Operator, p: Param, node: A.Node, inputs: Mapping[int, np.ndarray]) -> Any:
         kind = p.kind
         if kind.is_constant:
-            return _constant(op, p, node)
-        value = self._eval(node)
+            try:
+                return literal_value(op, p, node)
+            except ValueError as e:
+                raise EvaluationError(str(e), node.span) from None
+        value = inputs[id(node)]
         if kind == ArgKind.GROUP:
             if value.dtype == np.int32:
                 return value
@@ -316,24 +377,11 @@ class Evaluator:
         return value
 
 
-_NO_MASK = np.ones((0, 0), dtype=bool)  # "no universe" for the fused shift/pasteurize kernels
-
-
-def _shifted(a: np.ndarray, shift: int, fill: float) -> np.ndarray:
-    """Rows moved down by `shift` (row p = a[p - shift]); the first rows get `fill`."""
-    if shift == 0:
-        return a
-    out = np.empty_like(a)
-    out[:shift] = fill
-    out[shift:] = a[:-shift] if shift < a.shape[0] else a[:0]
-    return out
-
-
-def get_operator(name: str) -> Operator:
+def get_operator(name: str, span: A.Span | None = None) -> Operator:
     try:
         return get(name)
     except KeyError as e:
-        raise EvaluationError(str(e.args[0])) from None
+        raise EvaluationError(str(e.args[0]), span) from None
 
 
 def _close(name: str, catalogue: Mapping[str, Any]) -> str:
@@ -341,35 +389,6 @@ def _close(name: str, catalogue: Mapping[str, Any]) -> str:
 
     close = difflib.get_close_matches(name, list(catalogue), n=3)
     return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-def _constant(op: Operator, p: Param, node: A.Node) -> Any:
-    """The Python value of a literal argument, typed by the parameter kind."""
-    value: Any
-    if isinstance(node, A.Unary) and node.op == "-" and isinstance(node.operand, A.Number):
-        value = -float(node.operand.value)
-    elif isinstance(node, A.Number | A.Bool | A.String):
-        value = node.value
-    else:
-        raise EvaluationError(f"{op.name}: parameter {p.name!r} must be a constant, not an expression")
-    kind = p.kind
-    if kind == ArgKind.STRING:
-        if not isinstance(value, str):
-            raise EvaluationError(f"{op.name}: parameter {p.name!r} must be a string")
-        return value
-    if isinstance(value, str):
-        raise EvaluationError(f"{op.name}: parameter {p.name!r} must be a number, got a string")
-    if kind == ArgKind.BOOL:
-        return bool(value)
-    if kind in (ArgKind.LOOKBACK, ArgKind.INT):
-        f = float(value)
-        if f != int(f):
-            raise EvaluationError(f"{op.name}: parameter {p.name!r} must be an integer, got {f:g}")
-        i = int(f)
-        if kind == ArgKind.LOOKBACK and i < 1:
-            raise EvaluationError(f"{op.name}: lookback {p.name!r} must be a positive integer, got {i}")
-        return i
-    return float(value)
 
 
 def evaluate(

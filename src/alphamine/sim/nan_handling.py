@@ -10,8 +10,13 @@ OFF (the default) leaves operator outputs untouched. Both functions return new a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from numba import njit
+
+from alphamine.ops.registry import ArgKind, Operator
 
 GROUP_VALUE_OPERATORS = frozenset(
     {"group_max", "group_min", "group_median", "group_mean", "group_sum", "group_std_dev", "group_count"}
@@ -56,3 +61,18 @@ def group_value_to_nan_members(out: np.ndarray, codes: np.ndarray) -> np.ndarray
             if c >= 0 and np.isnan(res[t, j]):
                 res[t, j] = value[c]
     return res
+
+
+def apply_nan_handling(op: Operator, values: Mapping[str, Any], out: np.ndarray) -> np.ndarray:
+    """Both rules for one operator call (`values`: its arguments by param name): rule 1 for time-series
+    operators with a window on their first input, rule 2 for the one-value-per-group operators;
+    other operators' outputs are returned unchanged."""
+    window = next((p for p in op.params if p.kind == ArgKind.LOOKBACK), None)
+    first = next((p for p in op.params if p.kind == ArgKind.SERIES and not p.variadic), None)
+    if op.time_series and window is not None and first is not None:
+        return empty_window_to_zero(out, values[first.name], int(values[window.name]))
+    if op.name in GROUP_VALUE_OPERATORS:
+        group = next((p for p in op.params if p.kind == ArgKind.GROUP), None)
+        if group is not None:
+            return group_value_to_nan_members(out, np.ascontiguousarray(values[group.name]))
+    return out

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from alphamine.sim.lanes import LANES, abs_max_bits, abs_sum, fold
+from alphamine.sim.weights_scale import needs_rescale, rescale_row
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -107,7 +108,9 @@ def build_weights(
     A day whose Σ|w| after neutralization is <= `zero_tolerance` x Σ|alpha| before it has no positions:
     this is "Σ|w| = 0" of P19 up to floating-point residue (a constant alpha minus its own mean, or a
     regression with as many columns as members, leaves ~1e-17 noise that scaling would blow up).
-    Returns (weights (T, N), rounds used per day (T,) int64).
+    A day whose Σ|alpha| over its members overflows or leaves [ROW_SCALE_LOW, ROW_SCALE_HIGH] is first
+    multiplied by a power of two (exact; `sim.weights_scale`), so huge and tiny finite alphas get the
+    positions their values imply. Returns (weights (T, N), rounds used per day (T,) int64).
     """
     if styles.shape[2] > 0:
         return _build_weights_styles(
@@ -261,6 +264,9 @@ def _build_weights_groups(
         before = fold(lanes)
         if n_members == 0:
             continue  # the row already holds zeros
+        if needs_rescale(before):  # huge or tiny finite values: scale by 2^k first (exact)
+            rescale_row(row)
+            before = abs_sum(row, lanes)
         n_codes = max_code + 1
         if n_codes > n_cap:
             n_cap = max(n_codes, 2 * n_cap)
@@ -331,6 +337,11 @@ def _build_weights_styles(
         before = 0.0
         for j in range(N):
             before += abs(x[j])
+        if needs_rescale(before):  # huge or tiny finite values: scale by 2^k first (exact)
+            rescale_row(x)
+            before = 0.0
+            for j in range(N):
+                before += abs(x[j])
         if neutralize:
             _project_row(x, members, codes[t], st, True, sums, counts, sd)
         gross = 0.0

@@ -17,7 +17,8 @@ from alphamine.sim.settings import Settings
 class SimResult:
     """Arrays are on the panel's dates (T,): daily pnl and traded dollars, long/short counts; days before
     `periods.first` are outside every statistic. `weights` (T, N) fractions of the book on the PnL days,
-    kept when requested."""
+    kept when requested. `warnings`: one line per problem with the data the alpha reads (e.g. a field
+    with no finite value on most days), for the CLI and reports; empty when there is none."""
 
     expression: str
     settings: Settings
@@ -33,6 +34,7 @@ class SimResult:
     truncation_rounds: int = 0
     data_fingerprint: str = ""
     weights: np.ndarray | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ views
     @property
@@ -95,6 +97,7 @@ class SimResult:
             "yearly": self.yearly_rows,
             "truncationRounds": self.truncation_rounds,
             "dataFingerprint": self.data_fingerprint,
+            "warnings": list(self.warnings),
         }
 
     def to_json_text(self, indent: int | None = 2) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from alphamine.data.panel import Panel
+from alphamine.expr import fields_used, parse
 from alphamine.sim import checks as C
 from alphamine.sim.book import apply_max_trade, book_and_sub_series, book_series, sub_universe_pnl
 from alphamine.sim.decay import decay_finite
@@ -53,7 +54,13 @@ RISK_GROUP = "industry"
 
 
 class SimulationError(ValueError):
-    """The simulation cannot run (bad expression, unknown universe, missing field): one clear line."""
+    """The simulation cannot run (bad expression, unknown universe, missing field): one clear line.
+    `span` locates the problem in the expression when it has one place (a lint error, an operator
+    whose kernel rejected its input)."""
+
+    def __init__(self, message: str, span: Any = None) -> None:
+        super().__init__(message)
+        self.span = span
 
 
 def universe_size(name: str) -> int | None:
@@ -90,9 +97,11 @@ def panel_returns(panel: Panel) -> np.ndarray:
 
 
 def adv_dollars(panel: Panel) -> np.ndarray:
-    """ADV$ at row s = mean of the non-NaN close·volume of rows s-19..s, NaN when s < 19 (P4)."""
-    dv = panel.matrices["close"] * panel.matrices["volume"]
-    ok = ~np.isnan(dv)
+    """ADV$ at row s = mean of the finite close·volume of rows s-19..s, NaN when s < 19 (P4). A non-finite
+    product (an infinite volume) counts as missing: it would poison the running sums (inf - inf)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        dv = panel.matrices["close"] * panel.matrices["volume"]
+    ok = np.isfinite(dv)
     csum = np.cumsum(np.where(ok, dv, 0.0), axis=0)
     ccnt = np.cumsum(ok, axis=0)
     s = csum.copy()
@@ -182,14 +191,16 @@ def simulate(
     diags = lint(expression, panel.catalogue, n_days=panel.n_days)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
-        raise SimulationError(f"{errors[0].code} at {_where(errors[0])}: {errors[0].message}")
+        raise SimulationError(f"{errors[0].code} at {_where(errors[0])}: {errors[0].message}", errors[0].span)
     unit_warnings = [d.message for d in diags if d.code == "UNITS"]
     try:
         alpha = ev.evaluate_raw(expression)  # the cached array itself: ±inf are treated as NaN below
     except EvaluationError as e:
-        raise SimulationError(str(e)) from None
+        raise SimulationError(str(e), e.span) from None
     weights, rounds = compute_weights(alpha, panel, s, ev, universe)
-    return finish(expression, panel, s, weights, rounds, unit_warnings, pool, keep_weights=keep_weights)
+    result = finish(expression, panel, s, weights, rounds, unit_warnings, pool, keep_weights=keep_weights)
+    result.warnings = C.field_warnings(panel, fields_used(parse(expression), panel.catalogue), s.universe)
+    return result
 
 
 def _where(d: Any) -> str:

@@ -24,6 +24,11 @@ from alphamine.brain.server.db import dumps, loads, pack_dates, pack_floats, unp
 from alphamine.sim.result import SimResult
 
 RECORDSETS = ("pnl", "daily-pnl", "yearly-stats")
+VIEW_COLUMNS = (
+    "id, user, date_created, date_modified, date_submitted, status, stage, name, color, category, tags, "
+    "favorite, hidden, description, body"
+)
+"""The columns `alpha_view` reads (not the PnL arrays)."""
 YEARLY_COLUMNS = (
     ("year", "Year", "year"),
     ("pnl", "PnL", "amount"),

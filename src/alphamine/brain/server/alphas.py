@@ -19,14 +19,15 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from alphamine.brain.server.alpha_json import RECORDSETS, alpha_view, recordset
+from alphamine.brain.server.alpha_json import RECORDSETS, VIEW_COLUMNS, alpha_view, recordset
 from alphamine.brain.server.auth import current_user
 from alphamine.brain.server.common import choice_error, iso, not_found, now_eastern
 from alphamine.brain.server.db import dumps
 from alphamine.brain.server.filters import order, parse_query, select
 from alphamine.brain.server.state import get_state
-from alphamine.brain.server.submit import alpha_row, settle
+from alphamine.brain.server.submit import alpha_row, settle, submission_due
 
 router = APIRouter()
 
@@ -40,10 +41,13 @@ DEFAULT_ORDER = "-dateCreated"
 
 
 @router.get("/alphas/{alpha_id}")
-def get_alpha(alpha_id: str, request: Request, user: str = Depends(current_user)) -> JSONResponse:
+async def get_alpha(alpha_id: str, request: Request, user: str = Depends(current_user)) -> JSONResponse:
+    """Async: every client reads each alpha it simulated, and the read is two indexed selects (on this
+    thread's own connection, `db.py`); only a due submission's checks go to a thread."""
     state = get_state(request)
-    settle(state, alpha_id)
-    return JSONResponse(alpha_view(alpha_row(state.db, alpha_id, user)))
+    if submission_due(state.db, alpha_id):
+        await run_in_threadpool(settle, state, alpha_id)
+    return JSONResponse(alpha_view(alpha_row(state.db, alpha_id, user, VIEW_COLUMNS)))
 
 
 def _patch_columns(body: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:

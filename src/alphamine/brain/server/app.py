@@ -7,10 +7,13 @@ come from a `Backend` (in practice `LocalBackend`).
 
 Contract: `create_app(backend, db_path=..., users={email: password}, ...)` returns the app; its
 lifespan starts the simulation runner (re-queuing simulations a previous process left unfinished)
-and stops it and closes the database at shutdown. The caller owns the backend (closes it). Every
+and stops it and closes the database at shutdown. The caller owns the backend (closes it). A backend
+with worker processes to start (`LocalBackend.start_workers`) forks them here, in the thread that
+builds the app, before uvicorn's and the runner's threads exist (`alphamine.sim.batch`). Every
 BRAIN path answers as the platform does (see the route modules: `auth`, `simulations`, `alphas`,
 `submit`, `data`); errors are `{"detail": ...}` with 404 `"Not found."`; a body that is not JSON is
-400. A middleware counts POSTs per user and applies the fault spec (`faults.py`). One path is
+400. A middleware (plain ASGI: Starlette's `BaseHTTPMiddleware` cost ~0.3 ms of CPU a request)
+counts POSTs per user and applies the fault spec (`faults.py`). One path is
 alphamine's own and not BRAIN's: `GET /_alphamine/stats` (no session needed) returns the counters of
 `quota.Limits.stats` for tests and operators.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alphamine.backends.base import Backend
 from alphamine.brain.server import alphas, auth, data, simulations, submit
@@ -71,6 +75,9 @@ def create_app(
     spec = parse_faults(faults)
     if retry_after <= 0 or submit_seconds < 0:
         raise ValueError("retry_after must be > 0 and submit_seconds >= 0")
+    start_workers = getattr(backend, "start_workers", None)
+    if callable(start_workers):
+        start_workers()
     sessions = auth.Sessions(users)
     db = ServerDB(db_path)
     limits = Limits(db, daily_quota=daily_quota, max_concurrent=max_concurrent)
@@ -94,7 +101,7 @@ def create_app(
     for module in (auth, simulations, alphas, submit, data):
         app.include_router(module.router)
     _install_handlers(app)
-    pass  # app.middleware("http")(_brain_middleware)
+    app.add_middleware(BrainMiddleware, state=state)
     app.add_api_route(STATS_PATH, _stats, methods=["GET"])
     return app
 
@@ -104,25 +111,44 @@ def _stats(request: Request) -> JSONResponse:
     return JSONResponse(state.limits.stats(state.faults.counts))
 
 
-async def _brain_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Count POSTs per user, then apply the fault spec (latency, session expiry, injected status)."""
-    state = get_state(request)
-    if request.url.path.startswith("/_alphamine/"):
-        return await call_next(request)
-    if request.method == "POST":
-        user = state.sessions.user_of(request) or ANONYMOUS
-        await run_in_threadpool(state.limits.record_post, user, path_template(request.url.path))
-    if state.faults.spec.active:
-        verdict = state.faults.decide()
-        if state.faults.spec.latency:
-            await asyncio.sleep(state.faults.spec.latency)
-        if verdict.expire_sessions:
-            state.sessions.expire_all()
-        if verdict.status is not None:
-            headers = {"Retry-After": "1"} if verdict.status == 429 else {}
-            detail = INJECTED_DETAIL.get(verdict.status, "Server error")
-            return JSONResponse({"detail": detail}, status_code=verdict.status, headers=headers)
-    return await call_next(request)
+class BrainMiddleware:
+    """Count POSTs per user, then apply the fault spec (latency, session expiry, injected status); the
+    alphamine-only paths pass untouched, and so does every request when it is neither a POST nor
+    faulted (no Request object is even built)."""
+
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        if scope["type"] != "http" or scope["path"].startswith("/_alphamine/"):
+            await self.app(scope, receive, send)
+            return
+        post = scope["method"] == "POST"
+        if post or state.faults.spec.active:
+            request = Request(scope)
+            if post:
+                user = state.sessions.user_of(request) or ANONYMOUS
+                await run_in_threadpool(state.limits.record_post, user, path_template(scope["path"]))
+            answer = await _fault(state) if state.faults.spec.active else None
+            if answer is not None:
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _fault(state: ServerState) -> Response | None:
+    """The injected answer for this request, if the fault RNG picks one (after any latency)."""
+    verdict = state.faults.decide()
+    if state.faults.spec.latency:
+        await asyncio.sleep(state.faults.spec.latency)
+    if verdict.expire_sessions:
+        state.sessions.expire_all()
+    if verdict.status is None:
+        return None
+    headers = {"Retry-After": "1"} if verdict.status == 429 else {}
+    detail = INJECTED_DETAIL.get(verdict.status, "Server error")
+    return JSONResponse({"detail": detail}, status_code=verdict.status, headers=headers)
 
 
 def _install_handlers(app: FastAPI) -> None:

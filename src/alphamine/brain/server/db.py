@@ -5,10 +5,13 @@ it, not to a research run; a client run against it keeps its results in its own 
 would against BRAIN. Why plain sqlite3: five small tables and a handful of statements; SQLite in WAL
 mode lets a second process (a test, `sqlite3` on the command line) read while the server writes.
 
-Contract: one connection shared by the server's threads, every statement under one lock (`tx()` for
-several statements in one transaction). JSON columns hold text; PnL arrays are little-endian float64
-bytes and dates int64 days since 1970-01-01. The schema is created when missing, so an existing file
-is reopened with its alphas and counters (a restart keeps them).
+Contract: writes go through one connection shared by the server's threads, every statement under one
+lock (`tx()` for several statements in one transaction). Reads (`one`, `all`) use a connection of
+the calling thread, so a poll answered on the event loop never waits behind a writer's transaction
+(WAL readers see the last commit; a `:memory:` database has one connection and reads under the
+lock). JSON columns hold text; PnL arrays are little-endian float64 bytes and dates int64 days since
+1970-01-01. The schema is created when missing, so an existing file is reopened with its alphas and
+counters (a restart keeps them).
 """
 
 from __future__ import annotations
@@ -100,12 +103,28 @@ class ServerDB:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.row_factory = sqlite3.Row
+        self._conn = _connect(path)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []  # every thread's read connection, closed by close()
+        self._closed = False
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection (None for `:memory:`: read the shared one under the lock)."""
+        if str(self.path) == ":memory:":
+            return None
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._lock:
+                if self._closed:
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+                conn = _connect(self.path)
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -125,13 +144,24 @@ class ServerDB:
             return self._conn.execute(sql, params).rowcount
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(sql, params).fetchone()
-        return dict(row) if row is not None else None
+        """One row (a read: this thread's connection, the last commit)."""
+        rows = self._read(sql, params, 1)
+        return rows[0] if rows else None
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(r) for r in self._conn.execute(sql, params).fetchall()]
+        """Every row (a read: this thread's connection, the last commit)."""
+        return self._read(sql, params, None)
+
+    def _read(self, sql: str, params: Sequence[Any], limit: int | None) -> list[dict[str, Any]]:
+        conn = self._reader()
+        if conn is None:
+            with self._lock:
+                cur = self._conn.execute(sql, params)
+                return [dict(r) for r in (cur.fetchmany(limit) if limit else cur.fetchall())]
+        cur = conn.execute(sql, params)
+        rows = [dict(r) for r in (cur.fetchmany(limit) if limit else cur.fetchall())]
+        cur.close()  # ends the read transaction: the next read sees later commits
+        return rows
 
     # ------------------------------------------------------------------ counters
     def bump(self, user: str, key: str, by: int = 1) -> None:
@@ -158,7 +188,18 @@ class ServerDB:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
             self._conn.close()
+
+
+def _connect(path: str | Path) -> sqlite3.Connection:
+    """A connection usable from any thread (each is used by one at a time: the lock, or its owner)."""
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 def dumps(value: Any) -> str:

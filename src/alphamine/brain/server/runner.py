@@ -6,6 +6,14 @@ really in flight together; and the backend is fastest given many expressions at 
 fork pool shares sub-expressions within a batch). Each runner thread takes every queued job up to
 `batch_size` simulations and calls `backend.simulate_many` once for them.
 
+Why results are written as they arrive: a batch holds several clients' jobs, and a client waits for
+its whole job before it reads its alphas and posts the next one. So each outcome the backend reports
+through its progress callback is matched to its leaf (by expression and settings, first come first
+served: a simulation is a pure function of them), and a job is written, in one transaction with its
+parent's status, the moment its last leaf lands; the batch's returned list settles anything not
+matched. `eta(id)` estimates when a simulation finishes from the backlog ahead of it and the measured
+time between outcomes, for the `Retry-After` a poll advertises (fewer, better-timed polls).
+
 Contract:
 - A job is one top-level simulation: a single one, or a multi-simulation parent with its children
   (the leaves). Leaves go WAITING -> SIMULATING -> COMPLETE | ERROR | CANCELLED in the database.
@@ -14,7 +22,7 @@ Contract:
   in a multi-simulation its siblings are CANCELLED (not simulated) and the parent is ERROR. A
   `SimFailure` from the backend makes its leaf ERROR with the failure's message; its siblings keep
   their results and the parent is ERROR. A COMPLETE leaf owns a new UNSUBMITTED alpha.
-- When a job's leaves are all terminal the parent's status is set (which ends its flight for the
+- A job's leaves and its parent's status are committed together (which ends its flight for the
   concurrency cap, `quota.Limits`). `start()` re-queues jobs a previous process left unfinished;
   `stop()` lets a running batch end (bounded wait) and leaves queued jobs WAITING for the next start.
 """
@@ -25,24 +33,27 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alphamine.backends.base import Backend, Outcome
 from alphamine.brain.server.alpha_json import alpha_row, insert_alpha
 from alphamine.brain.server.common import iso, new_id, now_eastern, plain
 from alphamine.brain.server.db import ServerDB, dumps, loads
-from alphamine.sim.batch import SimSpec
+from alphamine.sim.batch import SimFailure, SimSpec
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import Settings
 
 log = logging.getLogger(__name__)
 
 TERMINAL = frozenset({"COMPLETE", "ERROR", "CANCELLED", "WARNING", "TIMEOUT", "FAIL"})
+FAILED = frozenset({"ERROR", "FAIL", "TIMEOUT"})
 ALPHA_ID_LENGTH = 8
 STARTED_PROGRESS = 0.05
 """Progress shown once a batch has started and before its first result."""
+RATE_WEIGHT = 0.2
+"""Weight of the newest interval in the moving average of seconds per outcome."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,15 @@ class Job:
     multi: bool
 
 
+@dataclass
+class _Flight:
+    """A job inside a running batch: the outcomes of its leaves so far."""
+
+    job: Job
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    written: bool = False
+
+
 class Runner:
     """Background simulation threads (module doc)."""
 
@@ -74,12 +94,18 @@ class Runner:
         self._jobs: deque[Job] = deque()
         self._cond = threading.Condition()
         self._progress: dict[str, float] = {}
+        self._live: OrderedDict[str, int] = OrderedDict()  # top id -> leaves not yet landed, FIFO
+        self._top_of: dict[str, str] = {}  # leaf id -> top id, while live
+        self._per_outcome: float | None = None  # moving average of seconds between outcomes
+        self._last_outcome = 0.0
+        self._in_batches = 0  # leaves handed to the backend and not yet landed
         self._threads: list[threading.Thread] = []
         self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        self._jobs.extend(self._unfinished())
+        for job in self._unfinished():
+            self.enqueue(job)
         self._stopping = False
         for i in range(self._n_threads):
             t = threading.Thread(target=self._loop, name=f"brain-runner-{i}", daemon=True)
@@ -99,12 +125,29 @@ class Runner:
         with self._cond:
             for leaf in job.leaves:
                 self._progress[leaf.id] = 0.0
+                self._top_of[leaf.id] = job.top
             self._progress[job.top] = 0.0
+            self._live[job.top] = len(job.leaves)
             self._jobs.append(job)
             self._cond.notify()
 
     def progress(self, sim_id: str) -> float:
         return self._progress.get(sim_id, 0.0)
+
+    def eta(self, sim_id: str) -> float:
+        """Estimated seconds until simulation `sim_id` (a leaf or a top) is written: the leaves not yet
+        landed of its job and of every job accepted before it, times the measured seconds per outcome
+        (0 when nothing has been measured yet, or the simulation is not live)."""
+        with self._cond:
+            top = self._top_of.get(sim_id, sim_id)
+            if self._per_outcome is None or top not in self._live:
+                return 0.0
+            ahead = 0
+            for other, remaining in self._live.items():
+                ahead += remaining
+                if other == top:
+                    break
+            return ahead * self._per_outcome
 
     # ------------------------------------------------------------------ work
     def _loop(self) -> None:
@@ -133,38 +176,109 @@ class Runner:
         self.db.execute(
             f"UPDATE simulations SET status = 'SIMULATING' WHERE id IN ({','.join('?' * len(ids))})", ids
         )
-        todo: list[tuple[Leaf, str]] = []
+        flights: list[_Flight] = []
         for job in batch:
             errors = self._lint(job)
-            if not errors:
-                todo.extend((leaf, job.user) for leaf in job.leaves)
-                continue
+            if errors:
+                self._write_lint_errors(job, errors)
+            else:
+                flights.append(_Flight(job))
+        for f in flights:
+            if not f.job.leaves:  # a restarted multi-simulation whose children had all finished
+                self._write(f)
+        todo = [(f, leaf) for f in flights for leaf in f.job.leaves]
+        if not todo:
+            return
+        waiting: dict[tuple[str, Settings], deque[tuple[_Flight, Leaf]]] = {}
+        for f, leaf in todo:
+            waiting.setdefault((leaf.expression, leaf.settings), deque()).append((f, leaf))
+            self._progress[leaf.id] = STARTED_PROGRESS
+
+        def progress(_done: int, _total: int, outcome: Outcome) -> None:
+            queue = waiting.get((outcome.expression, outcome.settings)) if outcome.settings is not None else None
+            if queue:
+                self._land(*queue.popleft(), outcome)
+
+        with self._cond:
+            if self._in_batches == 0:
+                self._last_outcome = time.monotonic()
+            self._in_batches += len(todo)
+        outcomes: Sequence[Outcome | None]
+        error = ""
+        try:
+            outcomes = self.backend.simulate_many([SimSpec(x.expression, x.settings) for _, x in todo], progress)
+        except Exception as e:
+            log.exception("backend.simulate_many failed")
+            outcomes, error = [None] * len(todo), f"simulation failed: {type(e).__name__}: {e}"
+        for (f, leaf), outcome in zip(todo, outcomes, strict=True):
+            if leaf.id not in f.outcomes:  # not matched as it arrived (or the batch failed)
+                self._land(f, leaf, outcome if outcome is not None else SimFailure(leaf.expression, None, error))
+
+    def _land(self, flight: _Flight, leaf: Leaf, outcome: Outcome) -> None:
+        """One leaf's outcome arrived: measure, show progress, and write the job once it is whole."""
+        now = time.monotonic()
+        job = flight.job
+        flight.outcomes[leaf.id] = outcome
+        with self._cond:
+            interval = now - self._last_outcome
+            self._last_outcome = now
+            w = RATE_WEIGHT if self._per_outcome is not None else 1.0
+            self._per_outcome = (1 - w) * (self._per_outcome or 0.0) + w * interval
+            self._in_batches -= 1
+            if job.top in self._live:
+                self._live[job.top] -= 1
+        share = len(flight.outcomes) / len(job.leaves)
+        for other in job.leaves:
+            if other.id not in flight.outcomes:
+                self._progress[other.id] = max(self._progress.get(other.id, 0.0), share)
+        self._progress[job.top] = share
+        if len(flight.outcomes) == len(job.leaves) and not flight.written:
+            flight.written = True
+            try:
+                self._write(flight)
+            except sqlite3.ProgrammingError:  # the database closed (stop): the job stays unfinished
+                pass
+            except Exception:
+                log.exception("writing a simulation job failed")
+                self._fail_job(job, "internal error in the local server")
+
+    def _write(self, flight: _Flight) -> None:
+        """Every leaf of a whole job and its parent's status, in one transaction (alpha JSON is built
+        before the lock is taken)."""
+        job, created, finished = flight.job, iso(now_eastern()), time.time()
+        rows: dict[str, dict[str, object]] = {}
+        for leaf in job.leaves:
+            outcome = flight.outcomes[leaf.id]
+            if isinstance(outcome, SimResult):
+                rows[leaf.id] = alpha_row("", job.user, leaf.id, outcome, created, backend=self.backend.name)
+        with self.db.tx() as conn:
+            for leaf in job.leaves:
+                outcome = flight.outcomes[leaf.id]
+                if leaf.id in rows:
+                    alpha_id = new_id(ALPHA_ID_LENGTH)
+                    while conn.execute("SELECT 1 FROM alphas WHERE id = ?", (alpha_id,)).fetchone():
+                        alpha_id = new_id(ALPHA_ID_LENGTH)
+                    insert_alpha(conn, {**rows[leaf.id], "id": alpha_id})
+                    conn.execute(
+                        "UPDATE simulations SET status = 'COMPLETE', alpha = ?, finished = ? WHERE id = ?",
+                        (alpha_id, finished, leaf.id),
+                    )
+                else:
+                    message = outcome.error if isinstance(outcome, SimFailure) else "simulation failed"
+                    self._set_status(conn, leaf.id, "ERROR", message=message)
+            self._finish_parent(conn, job)
+        self._forget(job)
+
+    def _write_lint_errors(self, job: Job, errors: dict[str, tuple[str, dict[str, object] | None]]) -> None:
+        with self.db.tx() as conn:
             for leaf in job.leaves:
                 if leaf.id in errors:
                     message, location = errors[leaf.id]
-                    self._finish_leaf(leaf.id, "ERROR", message=message, location=location)
+                    self._set_status(conn, leaf.id, "ERROR", message=message, location=location)
                 else:
-                    self._finish_leaf(leaf.id, "CANCELLED")
-        if todo:
-            def progress(done: int, total: int, _outcome: Outcome) -> None:
-                for leaf, _user in todo:
-                    self._progress[leaf.id] = done / max(total, 1)
-
-            for leaf, _user in todo:
-                self._progress[leaf.id] = STARTED_PROGRESS
-            outcomes: Sequence[Outcome | None]
-            try:
-                outcomes = self.backend.simulate_many([SimSpec(x.expression, x.settings) for x, _ in todo], progress)
-            except Exception as e:
-                log.exception("backend.simulate_many failed")
-                outcomes, error = [None] * len(todo), f"simulation failed: {type(e).__name__}: {e}"
-            for (leaf, user), outcome in zip(todo, outcomes, strict=True):
-                if isinstance(outcome, SimResult):
-                    self._complete(leaf, user, outcome)
-                else:
-                    self._finish_leaf(leaf.id, "ERROR", message=outcome.error if outcome is not None else error)
-        for job in batch:
-            self._finish_top(job)
+                    self._set_status(conn, leaf.id, "CANCELLED")
+            self._finish_parent(conn, job)
+        self._forget(job)
 
     def _lint(self, job: Job) -> dict[str, tuple[str, dict[str, object] | None]]:
         """leaf id -> (message, location) for each leaf whose expression has an error."""
@@ -182,45 +296,47 @@ class Runner:
                 found[leaf.id] = (d.message, loc)
         return found
 
-    def _complete(self, leaf: Leaf, user: str, result: SimResult) -> None:
-        created = iso(now_eastern())
-        with self.db.tx() as conn:
-            alpha_id = new_id(ALPHA_ID_LENGTH)
-            while conn.execute("SELECT 1 FROM alphas WHERE id = ?", (alpha_id,)).fetchone():
-                alpha_id = new_id(ALPHA_ID_LENGTH)
-            insert_alpha(conn, alpha_row(alpha_id, user, leaf.id, result, created, backend=self.backend.name))
-            conn.execute(
-                "UPDATE simulations SET status = 'COMPLETE', alpha = ?, finished = ? WHERE id = ?",
-                (alpha_id, time.time(), leaf.id),
-            )
-        self._progress.pop(leaf.id, None)
-
-    def _finish_leaf(
-        self, sim_id: str, status: str, *, message: str | None = None, location: dict[str, object] | None = None
-    ) -> None:
-        self.db.execute(
+    @staticmethod
+    def _set_status(
+        conn: sqlite3.Connection, sim_id: str, status: str, *, message: str | None = None,
+        location: dict[str, object] | None = None,
+    ) -> None:  # fmt: skip
+        conn.execute(
             "UPDATE simulations SET status = ?, message = ?, location = ?, finished = ? WHERE id = ?",
             (status, message, dumps(plain(location)) if location else None, time.time(), sim_id),
         )
-        self._progress.pop(sim_id, None)
 
-    def _finish_top(self, job: Job) -> None:
-        if job.multi:
-            rows = self.db.all("SELECT status, message FROM simulations WHERE parent = ?", (job.top,))
-            if any(r["status"] not in TERMINAL for r in rows):
-                return
-            failed = [r for r in rows if r["status"] in ("ERROR", "FAIL", "TIMEOUT")]
-            status = "ERROR" if failed else "COMPLETE"
-            self._finish_leaf(job.top, status, message=failed[0]["message"] if failed else None)
-        self._progress.pop(job.top, None)
+    @classmethod
+    def _finish_parent(cls, conn: sqlite3.Connection, job: Job) -> None:
+        """A multi-simulation's status once all its children are terminal: ERROR with the first failed
+        child's message, else COMPLETE (read inside the writing transaction, so it sees its writes)."""
+        if not job.multi:
+            return
+        rows = conn.execute("SELECT status, message FROM simulations WHERE parent = ?", (job.top,)).fetchall()
+        if any(r["status"] not in TERMINAL for r in rows):
+            return
+        failed = [r for r in rows if r["status"] in FAILED]
+        status = "ERROR" if failed else "COMPLETE"
+        cls._set_status(conn, job.top, status, message=failed[0]["message"] if failed else None)
+
+    def _forget(self, job: Job) -> None:
+        """The job is written: drop its progress and its place in the backlog."""
+        with self._cond:
+            for leaf in job.leaves:
+                self._progress.pop(leaf.id, None)
+                self._top_of.pop(leaf.id, None)
+            self._progress.pop(job.top, None)
+            self._live.pop(job.top, None)
 
     def _fail_job(self, job: Job, message: str) -> None:
         try:
-            for leaf in job.leaves:
-                row = self.db.one("SELECT status FROM simulations WHERE id = ?", (leaf.id,))
-                if row is not None and row["status"] not in TERMINAL:
-                    self._finish_leaf(leaf.id, "ERROR", message=message)
-            self._finish_top(job)
+            with self.db.tx() as conn:
+                for leaf in job.leaves:
+                    row = conn.execute("SELECT status FROM simulations WHERE id = ?", (leaf.id,)).fetchone()
+                    if row is not None and row["status"] not in TERMINAL:
+                        self._set_status(conn, leaf.id, "ERROR", message=message)
+                self._finish_parent(conn, job)
+            self._forget(job)
         except sqlite3.ProgrammingError:
             pass
 

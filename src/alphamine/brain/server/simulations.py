@@ -9,6 +9,9 @@ Contract:
 - `POST /simulations` with one object, or a list of 2..10 (multi-simulation: a parent whose
   `children` are the items) -> 201, empty body, `Location: <this server's origin>/simulations/<id>`,
   numeric `Retry-After`, and the `X-Ratelimit-*` quota headers (also on 400 and 429).
+- `Retry-After` (seconds, two decimals) is the runner's estimate of the time the simulation still
+  needs (`Runner.eta`), at least the server's `retry_after` and at most `MAX_RETRY_AFTER`: a client
+  that follows it polls about once, not every `retry_after` seconds for the whole run.
 - `GET /simulations/{id}` while WAITING/SIMULATING -> 200 `{"progress": 0..1}` + `Retry-After`;
   finished -> `{id, type, settings, regular, status, alpha}` (`message` and `location` on ERROR,
   `parent` on a child); a parent -> `{id, type, settings, status, children, [message]}`, without
@@ -37,10 +40,13 @@ from alphamine.sim.settings import Neutralization
 router = APIRouter()
 
 SIMULATION_ID_LENGTH = 23
+MAX_RETRY_AFTER = 60.0
 
 
-def _retry_after(state: ServerState) -> str:
-    return f"{state.retry_after:.1f}"
+def _retry_after(state: ServerState, sim_id: str) -> str:
+    """The `Retry-After` for a live simulation (module doc)."""
+    seconds = max(state.retry_after, min(state.runner.eta(sim_id), MAX_RETRY_AFTER), 0.01)
+    return f"{seconds:.2f}"
 
 
 def _insert(state: ServerState, user: str, items: list[Item]) -> Job:
@@ -78,7 +84,7 @@ def create_simulation(request: Request, body: Any = Body(None), user: str = Depe
         return JSONResponse({"detail": job.detail}, status_code=429, headers=headers)
     state.runner.enqueue(job)
     location = f"{str(request.base_url).rstrip('/')}/simulations/{job.top}"
-    headers = {"Location": location, "Retry-After": _retry_after(state), **state.limits.headers(user)}
+    headers = {"Location": location, "Retry-After": _retry_after(state, job.top), **state.limits.headers(user)}
     return Response(status_code=201, headers=headers)
 
 
@@ -101,14 +107,15 @@ def simulation_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/simulations/{sim_id}")
-def get_simulation(sim_id: str, request: Request, user: str = Depends(current_user)) -> Response:
+async def get_simulation(sim_id: str, request: Request, user: str = Depends(current_user)) -> Response:
+    """Async: the poll clients repeat most; one indexed select on this thread's own connection (`db.py`)."""
     state = get_state(request)
     row = state.db.one("SELECT * FROM simulations WHERE id = ? AND user = ?", (sim_id, user))
     if row is None:
         raise not_found()
     if row["status"] not in TERMINAL:
         progress = round(state.runner.progress(sim_id), 4)
-        return JSONResponse({"progress": progress}, headers={"Retry-After": _retry_after(state)})
+        return JSONResponse({"progress": progress}, headers={"Retry-After": _retry_after(state, sim_id)})
     return JSONResponse(simulation_view(row))
 
 

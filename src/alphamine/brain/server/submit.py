@@ -14,7 +14,8 @@ Contract (brain.md §4, §7.3, §7.5):
   `{"is": {"checks": [...]}}` without Retry-After. Once ACTIVE, every POST or GET answers that 200
   again (idempotent). A failure is delivered once to a POST; a later POST starts a new attempt.
 - `settle(state, alpha_id)` makes a due submission final; every route that shows an alpha calls it,
-  so its status is right whoever asks first.
+  so its status is right whoever asks first (`submission_due` is the cheap test an async route makes
+  before it hands `settle`, which computes checks, to a thread).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from alphamine.sim.checks import PoolEntry, self_correlation
 router = APIRouter()
 
 
-def alpha_row(db: ServerDB, alpha_id: str, user: str) -> dict[str, Any]:
-    """The user's alpha row, or the platform's 404."""
-    row = db.one("SELECT * FROM alphas WHERE id = ? AND user = ?", (alpha_id, user))
+def alpha_row(db: ServerDB, alpha_id: str, user: str, columns: str = "*") -> dict[str, Any]:
+    """The user's alpha row (`columns`, default all), or the platform's 404."""
+    row = db.one(f"SELECT {columns} FROM alphas WHERE id = ? AND user = ?", (alpha_id, user))
     if row is None:
         raise not_found()
     return row
@@ -67,11 +68,16 @@ def full_checks(db: ServerDB, row: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def submission_due(db: ServerDB, alpha_id: str) -> bool:
+    """The alpha has a running submission whose time has come (`settle` has work to do)."""
+    sub = db.one("SELECT status, due FROM submissions WHERE alpha = ?", (alpha_id,))
+    return sub is not None and sub["status"] == "RUNNING" and sub["due"] <= time.time()
+
+
 def settle(state: ServerState, alpha_id: str) -> None:
     """Finish a running submission whose time has come (module doc)."""
     db = state.db
-    sub = db.one("SELECT status, due FROM submissions WHERE alpha = ?", (alpha_id,))
-    if sub is None or sub["status"] != "RUNNING" or sub["due"] > time.time():
+    if not submission_due(db, alpha_id):
         return
     with db.tx() as conn:
         still = conn.execute("SELECT status FROM submissions WHERE alpha = ?", (alpha_id,)).fetchone()

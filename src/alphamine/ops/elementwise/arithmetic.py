@@ -13,10 +13,14 @@ from alphamine.ops.registry import ArgKind, Category, Param
 
 A = Category.ARITHMETIC
 
+MIN_INPUTS = 2
+"""add, subtract, multiply, max and min take at least two inputs (brain.md §5.1): the declarations'
+`min_count`, so the checker reports ARITY and the evaluator never calls a kernel with one."""
+
 
 def _need_two(name: str, xs: tuple[np.ndarray, ...]) -> None:
-    if len(xs) < 2:
-        raise ValueError(f"{name} needs at least 2 inputs, got {len(xs)}")
+    if len(xs) < MIN_INPUTS:
+        raise ValueError(f"{name} needs at least {MIN_INPUTS} inputs, got {len(xs)}")
 
 
 def _first(x: np.ndarray, filter_value: float | None) -> np.ndarray:
@@ -127,7 +131,7 @@ _FILTER_DOC = "true: treat NaN inputs as the identity before combining"
 reg(
     "add",
     A,
-    (Param("x", ArgKind.SERIES, variadic=True), boolean("filter", False, _FILTER_DOC + " (0)")),
+    (Param("x", ArgKind.SERIES, variadic=True, min_count=MIN_INPUTS), boolean("filter", False, _FILTER_DOC + " (0)")),
     add_kernel,
     "Element-wise sum of two or more inputs. NaN in any input → NaN; filter=true turns every NaN "
     "into 0 first (so an all-NaN cell gives 0). inf + (−inf) = NaN.",
@@ -140,7 +144,7 @@ reg(
 reg(
     "subtract",
     A,
-    (Param("x", ArgKind.SERIES, variadic=True), boolean("filter", False, _FILTER_DOC + " (0)")),
+    (Param("x", ArgKind.SERIES, variadic=True, min_count=MIN_INPUTS), boolean("filter", False, _FILTER_DOC + " (0)")),
     subtract_kernel,
     "Left-to-right difference x − y − …; NaN in any input → NaN; filter=true turns NaN into 0 first "
     "(subtract(NaN, 5, filter=true) = −5).",
@@ -152,7 +156,7 @@ reg(
 reg(
     "multiply",
     A,
-    (Param("x", ArgKind.SERIES, variadic=True), boolean("filter", False, _FILTER_DOC + " (1)")),
+    (Param("x", ArgKind.SERIES, variadic=True, min_count=MIN_INPUTS), boolean("filter", False, _FILTER_DOC + " (1)")),
     multiply_kernel,
     "Element-wise product of two or more inputs; NaN in any input → NaN; filter=true turns NaN into 1 "
     "first (multiply(5, NaN, filter=true) = 5; all-NaN cell → 1). 0 × inf = NaN.",
@@ -210,7 +214,7 @@ reg("sign", A, (series("x"),), sign_kernel, "+1 for x > 0, −1 for x < 0, 0 for
 reg(
     "max",
     A,
-    (Param("x", ArgKind.SERIES, variadic=True),),
+    (Param("x", ArgKind.SERIES, variadic=True, min_count=MIN_INPUTS),),
     max_kernel,
     "Element-wise maximum of two or more inputs; NaN in any input → NaN (P14).",
     unit_rule="same",
@@ -218,7 +222,7 @@ reg(
 reg(
     "min",
     A,
-    (Param("x", ArgKind.SERIES, variadic=True),),
+    (Param("x", ArgKind.SERIES, variadic=True, min_count=MIN_INPUTS),),
     min_kernel,
     "Element-wise minimum of two or more inputs; NaN in any input → NaN (P14).",
     unit_rule="same",

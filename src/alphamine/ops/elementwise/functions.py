@@ -5,11 +5,14 @@ All are one-input maps: NaN → NaN; ±inf are treated as values (P7), e.g. log(
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from scipy.special import expit
 
 from alphamine.ops.elementwise._util import IGNORE_ALL, new_out, number, reg, series, ufunc_unary
-from alphamine.ops.registry import Category
+from alphamine.ops.registry import Category, ParamError
 
 A = Category.ARITHMETIC
 X = (series("x"),)
@@ -40,9 +43,15 @@ ROUND_DOWN_SNAP = 1e-9
 steps behave as written (round_down(0.3, 0.1) = 0.3 although 0.3/0.1 = 2.9999999999999996)."""
 
 
-def round_down_kernel(x: np.ndarray, f: float = 1.0) -> np.ndarray:
+def check_round_down(values: Mapping[str, Any]) -> None:
+    """round_down's rule (declaration and kernel): the step f is > 0."""
+    f = values.get("f", 1.0)
     if not f > 0:
-        raise ValueError(f"round_down: f must be > 0, got {f}")
+        raise ParamError(f"round_down's f must be > 0, got {f}", "f")
+
+
+def round_down_kernel(x: np.ndarray, f: float = 1.0) -> np.ndarray:
+    check_round_down({"f": f})
     out = new_out(np.shape(x))
     with np.errstate(**IGNORE_ALL):  # type: ignore[arg-type]
         np.divide(x, f, out=out)
@@ -107,6 +116,7 @@ reg(
     assumptions=("round_down: 'less than input' read as ≤ (an exact multiple maps to itself); floor also for "
                  "negative x; x/f within 1e-9 of an integer snaps to it.",),
     examples=("round_down(x, f=0.5)",),
+    validate=check_round_down,
 )
 reg(
     "fraction",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from alphamine.data.fields import FieldType
 from alphamine.ops.elementwise._util import boolean, copy_f64, number, parse_floats, reg, series
-from alphamine.ops.registry import ArgKind, Category, EvalContext, Param
+from alphamine.ops.registry import ArgKind, Category, EvalContext, Param, ParamError
 
 A = Category.ARITHMETIC
 
@@ -48,16 +50,33 @@ def pasteurize_kernel(x: np.ndarray, *, ctx: EvalContext) -> np.ndarray:
     return out
 
 
-def replace_kernel(x: np.ndarray, target: str = "", dest: str = "") -> np.ndarray:
-    targets = parse_floats(target, "replace target")
-    dests = parse_floats(dest, "replace dest")
+def replace_values(target: str, dest: str) -> tuple[list[float], list[float]]:
+    """(targets, dests) of a replace() call, one dest per target; `ParamError` naming the bad string.
+    The one definition of replace's rules: its declaration's `validate` and the kernel call it."""
+    try:
+        targets = parse_floats(target, "replace target")
+    except ValueError as e:
+        raise ParamError(str(e), "target") from None
+    try:
+        dests = parse_floats(dest, "replace dest")
+    except ValueError as e:
+        raise ParamError(str(e), "dest") from None
     if not targets:
-        raise ValueError("replace: target is empty")
+        raise ParamError('replace: target is empty (give the values to replace, e.g. target="0 nan")', "target")
     if len(dests) == 1:
         dests = dests * len(targets)
     if len(dests) != len(targets):
-        raise ValueError(f"replace: {len(targets)} target values but {len(dests)} dest values "
-                         "(give one dest, or one per target)")
+        raise ParamError(f"replace: {len(targets)} target values but {len(dests)} dest values "
+                         "(give one dest, or one per target)", "dest")
+    return targets, dests
+
+
+def check_replace(values: Mapping[str, Any]) -> None:
+    replace_values(values.get("target", ""), values.get("dest", ""))
+
+
+def replace_kernel(x: np.ndarray, target: str = "", dest: str = "") -> np.ndarray:
+    targets, dests = replace_values(target, dest)
     out = copy_f64(x)
     # Every match is found on the input, so a dest equal to a later target is not replaced again.
     masks = [np.isnan(x) if math.isnan(t) else np.equal(x, t) for t in targets]
@@ -138,6 +157,7 @@ reg(
     assumptions=("replace: targets/dest are parsed as numbers separated by spaces or commas; "
                  "replacements are simultaneous (no chaining).",),
     examples=('replace(x, target="0 nan", dest="1")',),
+    validate=check_replace,
 )
 reg(
     "densify",

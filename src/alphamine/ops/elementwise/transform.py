@@ -17,12 +17,14 @@ NANGroup=true the code one after the last bucket. Output is an int32 GROUP array
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from alphamine.data.fields import FieldType
 from alphamine.ops.elementwise._util import boolean, copy_f64, number, parse_floats, reg, series
-from alphamine.ops.registry import ArgKind, Category, Param
+from alphamine.ops.registry import ArgKind, Category, Param, ParamError
 
 TR = Category.TRANSFORMATIONAL
 
@@ -35,29 +37,52 @@ land on their decimal values (0.1 + 2·0.1 = 0.3, not 0.30000000000000004)."""
 
 
 def bucket_boundaries(range_spec: str = "", buckets: str = "") -> np.ndarray:
-    """The strictly increasing boundary array of a bucket() call; ValueError on a bad specification."""
+    """The strictly increasing boundary array of a bucket() call; `ParamError` (naming `range` or
+    `buckets`) on a bad specification. The one definition of bucket's rules: the declaration's
+    `validate` (so the checker reports them) and the kernel both call it."""
     has_range, has_buckets = bool(range_spec.strip()), bool(buckets.strip())
     if has_range == has_buckets:
-        raise ValueError('bucket needs exactly one of range="start,end,step" and buckets="b1,b2,..."')
+        raise ParamError('bucket needs exactly one of range="start,end,step" and buckets="b1,b2,..."',
+                         "buckets" if has_buckets else None)
     if has_range:
-        nums = parse_floats(range_spec, "bucket range")
+        nums = _floats(range_spec, "bucket range", "range")
         if len(nums) != 3:
-            raise ValueError(f'bucket range must be "start,end,step", got {range_spec!r}')
+            raise ParamError(f'bucket range must be "start,end,step", got {range_spec!r}', "range")
         start, end, step = nums
         if not all(math.isfinite(v) for v in nums) or step <= 0 or end <= start:
-            raise ValueError(f"bucket range needs finite start < end and step > 0, got {range_spec!r}")
+            raise ParamError(f"bucket range needs finite start < end and step > 0, got {range_spec!r}", "range")
         n = math.ceil((end - start) / step - 1e-9)
-        if n + 1 > MAX_BUCKET_BOUNDARIES:
-            raise ValueError(f"bucket range {range_spec!r} gives more than {MAX_BUCKET_BOUNDARIES} buckets")
+        if not n + 1 <= MAX_BUCKET_BOUNDARIES:
+            raise ParamError(f"bucket range {range_spec!r} gives more than {MAX_BUCKET_BOUNDARIES} buckets", "range")
         values = [float(f"{start + k * step:.{BOUNDARY_DIGITS}g}") for k in range(n)] + [end]
+        where = "range"
     else:
-        values = parse_floats(buckets, "bucket buckets")
-        if not values:
-            raise ValueError("bucket buckets is empty")
+        values = _floats(buckets, "bucket buckets", "buckets")
+        where = "buckets"
+        if len(values) > MAX_BUCKET_BOUNDARIES:
+            raise ParamError(f"bucket buckets gives more than {MAX_BUCKET_BOUNDARIES} buckets", where)
     b = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(b)) or np.any(np.diff(b) <= 0):
-        raise ValueError(f"bucket boundaries must be finite and strictly increasing, got {values}")
+        raise ParamError(f"bucket boundaries must be finite and strictly increasing, got {values}", where)
     return b
+
+
+def _floats(text: str, what: str, param: str) -> list[float]:
+    try:
+        return parse_floats(text, what)
+    except ValueError as e:
+        raise ParamError(str(e), param) from None
+
+
+def check_bucket(values: Mapping[str, Any]) -> None:
+    bucket_boundaries(values.get("range", ""), values.get("buckets", ""))
+
+
+def check_clamp(values: Mapping[str, Any]) -> None:
+    """clamp's rule (declaration and kernel): lower <= upper."""
+    lower, upper = values.get("lower", 0.0), values.get("upper", 0.0)
+    if lower > upper:
+        raise ParamError(f"clamp needs lower <= upper, got lower={lower}, upper={upper}", "upper")
 
 
 def bucket_kernel(
@@ -108,8 +133,7 @@ def right_tail_kernel(x: np.ndarray, minimum: float = 0.0) -> np.ndarray:
 def clamp_kernel(
     x: np.ndarray, lower: float = 0.0, upper: float = 0.0, inverse: bool = False, mask: float = math.nan
 ) -> np.ndarray:
-    if lower > upper:
-        raise ValueError(f"clamp needs lower <= upper, got lower={lower}, upper={upper}")
+    check_clamp({"lower": lower, "upper": upper})
     out = copy_f64(x)
     if inverse:
         np.copyto(out, mask, where=(out > lower) & (out < upper))
@@ -147,6 +171,7 @@ reg(
     ),
     examples=('bucket(rank(volume), range="0.1,1,0.1")',
               'bucket(rank(x), buckets="0.2,0.5,0.7", skipBoth=true, NANGroup=true)'),
+    validate=check_bucket,
 )
 reg(
     "tail",
@@ -188,4 +213,5 @@ reg(
                  "(BRAIN's 'nearest_bound'/'mean' masks are not supported).",
                  "clamp allows lower == upper (every value becomes that bound); BRAIN may require upper > lower."),
     examples=("clamp(x, lower=-1, upper=1)", "clamp(x, lower=-0.1, upper=0.1, inverse=true, mask=0)"),
+    validate=check_clamp,
 )

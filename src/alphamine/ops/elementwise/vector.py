@@ -13,10 +13,12 @@ import numba
 import numpy as np
 
 from alphamine.ops.elementwise._util import reg
-from alphamine.ops.registry import ArgKind, Category, Param, UnitRule
+from alphamine.ops.registry import ArgKind, Category, Param, UnitRule, check_param
 
 V = Category.VECTOR
 _X = (Param("x", ArgKind.VECTOR),)
+_PERCENTAGE = Param("percentage", ArgKind.NUMBER, default=0.5, minimum=0.0, maximum=1.0, doc="in [0, 1]")
+_NTH = Param("nth", ArgKind.INT, default=0, minimum=0, doc="0-based position among valid elements")
 
 
 def _check(x: np.ndarray) -> np.ndarray:
@@ -135,14 +137,12 @@ def vec_powersum_kernel(x: np.ndarray, constant: float = 2.0) -> np.ndarray:
 
 
 def vec_percentage_kernel(x: np.ndarray, percentage: float = 0.5) -> np.ndarray:
-    if not 0.0 <= percentage <= 1.0:
-        raise ValueError(f"vec_percentage: percentage must be in [0, 1], got {percentage}")
+    check_param("vec_percentage", _PERCENTAGE, percentage)
     return _reduce(_check(x), PERCENTAGE, float(percentage))
 
 
 def vec_choose_kernel(x: np.ndarray, nth: int = 0) -> np.ndarray:
-    if nth < 0:
-        raise ValueError(f"vec_choose: nth must be >= 0, got {nth}")
+    check_param("vec_choose", _NTH, nth)
     return _reduce(_check(x), CHOOSE, float(nth))
 
 
@@ -171,7 +171,7 @@ for _name, _fn, _doc, _unit in _SIMPLE:
 reg(
     "vec_percentage",
     V,
-    (*_X, Param("percentage", ArgKind.NUMBER, default=0.5, minimum=0.0, doc="in [0, 1]")),
+    (*_X, _PERCENTAGE),
     vec_percentage_kernel,
     "The `percentage` quantile of the valid elements, linear interpolation between order statistics "
     "(0.5 = median, 0 = min, 1 = max). Empty vector → NaN.",
@@ -190,7 +190,7 @@ reg(
 reg(
     "vec_choose",
     V,
-    (*_X, Param("nth", ArgKind.INT, default=0, minimum=0, doc="0-based position among valid elements")),
+    (*_X, _NTH),
     vec_choose_kernel,
     "The nth (0-based) valid element in vector order; NaN when the vector has ≤ nth valid elements.",
     unit_rule="first",

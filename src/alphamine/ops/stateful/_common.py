@@ -95,6 +95,7 @@ def reg(
     assumptions: tuple[str, ...] = (),
     examples: tuple[str, ...] = (),
     needs_context: bool = False,
+    validate: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Operator:
     """Declare and register one path-dependent operator (all read past rows: ``time_series=True``)."""
     return register(
@@ -110,5 +111,6 @@ def reg(
             examples=examples,
             needs_context=needs_context,
             time_series=True,
+            validate=validate,
         )
     )

@@ -7,10 +7,13 @@ its last two distinct values) instead of rescanning the window.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-from alphamine.ops.registry import ArgKind, EvalContext, Param, lookback_of
+from alphamine.ops.registry import ArgKind, EvalContext, Param, ParamError, lookback_of
 from alphamine.ops.stateful._common import (
     IGNORE_CHOICES,
     TS,
@@ -68,16 +71,35 @@ def _kth_valid(x, d, k, skip_zero, include_today, history_rule):  # pragma: no c
     return out
 
 
+def _k_within(op: str, window: str) -> Callable[[Mapping[str, Any]], None]:
+    """The declared rule 1 <= k <= d of ts_backfill / kth_element: the window holds at most d values,
+    so a larger k can only give NaN and is a mistake the checker reports. (The kernels, called directly,
+    size their ring by min(k, d + 1), which gives the same all-NaN answer for any larger k.)"""
+
+    def check(values: Mapping[str, Any]) -> None:
+        d, k = values.get(window), values.get("k", 1)
+        if d is not None and not 1 <= k <= d:
+            raise ParamError(f"{op}'s k must be between 1 and the window {window}={d} (the window holds at most "
+                             f"{d} values), got {k}", "k")
+
+    return check
+
+
+check_ts_backfill = _k_within("ts_backfill", "lookback")
+check_kth_element = _k_within("kth_element", "d")
+
+
 def ts_backfill_kernel(x: np.ndarray, d: int, k: int = 1, ignore: str = "NAN") -> np.ndarray:
     if d < 1 or k < 1:
         raise ValueError(f"ts_backfill: d and k must be >= 1, got d={d}, k={k}")
-    return _kth_valid(as_f64(x), int(d), int(k), ignore_zero(ignore, "ts_backfill"), False, False)
+    # more than d valid values never fit in the window: k beyond d + 1 changes nothing but the ring size
+    return _kth_valid(as_f64(x), int(d), min(int(k), int(d) + 1), ignore_zero(ignore, "ts_backfill"), False, False)
 
 
 def kth_element_kernel(x: np.ndarray, d: int, k: int = 1, ignore: str = "NaN") -> np.ndarray:
     if d < 1 or k < 1:
         raise ValueError(f"kth_element: d and k must be >= 1, got d={d}, k={k}")
-    return _kth_valid(as_f64(x), int(d), int(k), ignore_zero(ignore, "kth_element"), True, True)
+    return _kth_valid(as_f64(x), int(d), min(int(k), int(d) + 1), ignore_zero(ignore, "kth_element"), True, True)
 
 
 @njit(cache=True, nogil=True)
@@ -157,7 +179,7 @@ reg(
     (
         series("x"),
         window("lookback", "window in days, including today"),
-        integer("k", 1, "which valid value to take: 1 = the most recent", minimum=1),
+        integer("k", 1, "which valid value to take: 1 = the most recent (at most lookback)", minimum=1),
         string("ignore", "NAN", _IGNORE_DOC, choices=IGNORE_CHOICES),
     ),
     ts_backfill_kernel,
@@ -173,6 +195,7 @@ reg(
         "the window parameter is named d (brain.md writes lookback=d); positional use is the same",
     ),
     examples=("ts_backfill(x, 60)", "ts_backfill(x, 20, k=2)"),
+    validate=check_ts_backfill,
 )
 
 reg(
@@ -181,7 +204,7 @@ reg(
     (
         series("x"),
         window("d"),
-        integer("k", 1, "which valid value: 1 = the most recent (today if valid)", minimum=1),
+        integer("k", 1, "which valid value: 1 = the most recent (today if valid); at most d", minimum=1),
         string("ignore", "NaN", _IGNORE_DOC, choices=IGNORE_CHOICES),
     ),
     kth_element_kernel,
@@ -197,6 +220,7 @@ reg(
         "the P3 history rule applies: NaN for t < d−1",
     ),
     examples=('kth_element(x, 252, k=1, ignore="NaN 0")',),
+    validate=check_kth_element,
 )
 
 reg(

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from alphamine.ops.registry import lookback_of
+from alphamine.ops.registry import MAX_LOOKBACK, ParamError, lookback_of
 from alphamine.ops.stateful._common import TR, as_f64, parse_coefficients, reg, series, string, window
 
 
@@ -102,12 +102,29 @@ def _iir(x, h, a):  # pragma: no cover - numba
     return out
 
 
+MAX_FILTER_TAPS = MAX_LOOKBACK
+"""The most coefficients h or t may have (each tap costs a pass over the panel; h taps are a window)."""
+
+
 def _filter_coefficients(h: str, t: str) -> tuple[np.ndarray, np.ndarray]:
-    hc = parse_coefficients(h, "filter", "h")
-    tc = parse_coefficients(t, "filter", "t")
-    if hc.size == 0:
-        raise ValueError("filter: h needs at least one coefficient")
-    return hc, tc
+    """(h, t) of a filter() call; `ParamError` naming the bad string. The one definition of filter's
+    rules: its declaration's `validate` and the kernel call it."""
+    coefficients = []
+    for name, text in (("h", h), ("t", t)):
+        try:
+            c = parse_coefficients(text, "filter", name)
+        except ValueError as e:
+            raise ParamError(str(e), name) from None
+        if c.size > MAX_FILTER_TAPS:
+            raise ParamError(f"filter: {name} has {c.size} coefficients, more than {MAX_FILTER_TAPS}", name)
+        coefficients.append(c)
+    if coefficients[0].size == 0:
+        raise ParamError("filter: h needs at least one coefficient", "h")
+    return coefficients[0], coefficients[1]
+
+
+def check_filter(values: Mapping[str, Any]) -> None:
+    _filter_coefficients(values.get("h", "1"), values.get("t", "0"))
 
 
 def filter_kernel(x: np.ndarray, h: str = "1", t: str = "0") -> np.ndarray:
@@ -188,4 +205,5 @@ reg(
         "recursion is never reset",
     ),
     examples=('filter(x, h="0.5,0.5", t="0")', 'filter(x, h="0.2", t="0.8")'),
+    validate=check_filter,
 )

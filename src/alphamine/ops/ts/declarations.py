@@ -68,8 +68,7 @@ INF = "a window holding ±inf gives NaN (IEEE inf − inf inside the moment sums
 _decl(ob.ts_delay, [X, D], "first", ["d is a LOOKBACK (≥ 1): ts_delay(x, 0) is rejected by the checker"],
       ["ts_delay(close, 5)"], window=False)
 _decl(ob.ts_delta, [X, D], "first", examples=["ts_delta(close, 5)"], window=False)
-_decl(ob.ts_returns, [X, D, Param("mode", ArgKind.INT, 1, doc="1: x/delay − 1; 2: change over midpoint",
-                                  minimum=1)],
+_decl(ob.ts_returns, [X, D, ob.RETURNS_MODE],
       "dimensionless",
       ["mode 2 divides x − x[t−d] by the midpoint (x + x[t−d])/2", "modes other than 1 and 2 are errors",
        "a zero denominator follows IEEE (±inf / NaN), converted to NaN at the end of evaluation (P7)"],
@@ -89,7 +88,7 @@ _decl(ob.ts_kurtosis, [X, D], "dimensionless",
       ["excess kurtosis m4/m2² − 3 with population moments (no small-sample correction)", "m2 = 0 → NaN",
        INF],
       ["ts_kurtosis(returns, 60)"])
-_decl(ob.ts_moment, [X, D, Param("k", ArgKind.INT, 0, doc="order of the central moment", minimum=0)],
+_decl(ob.ts_moment, [X, D, ob.MOMENT_K],
       "combine",
       ["central moment with divisor n", "default k = 0 as in BRAIN's signature (gives 1)",
        "k = 1 gives exactly 0", INF],
@@ -120,7 +119,7 @@ _decl(os_.ts_quantile, [X, D, Param("driver", ArgKind.STRING, "gaussian", doc="i
        "uniform driver returns p − 0.5 (BRAIN's quantile: 'subtract the mean')",
        "cauchy driver returns tan(π(p − 0.5)) (standard Cauchy inverse CDF)"],
       ["ts_quantile(close, 20)"])
-_decl(os_.ts_entropy, [X, D, Param("buckets", ArgKind.INT, 10, doc="histogram bins", minimum=1)],
+_decl(os_.ts_entropy, [X, D, os_.ENTROPY_BUCKETS],
       "dimensionless",
       ["natural log", "equal-width bins over [window min, window max], max in the last bin",
        "constant window → 0", "±inf in the window → NaN"],
@@ -140,9 +139,7 @@ _decl(os_.ts_corr, [X, Y, D], "dimensionless", ["Pearson over pairs where both a
 _decl(os_.ts_covariance, [Y, X, D], "combine", ["divides by n (population)", INF],
       ["ts_covariance(close, volume, 20)"])
 _decl(os_.ts_regression,
-      [Y, X, D, Param("lag", ArgKind.INT, 0, doc="x is read lag rows back", minimum=0),
-       Param("rettype", ArgKind.INT, 0, doc="0 residual, 1 a, 2 b, 3 fitted, 4 SSE, 5 SST, 6 R², 7 MSE, "
-             "8 SE(b), 9 SE(a)", minimum=0)],
+      [Y, X, D, os_.REGRESSION_LAG, os_.REGRESSION_RETTYPE],
       "combine",
       ["lag shifts x only: pairs (y[s], x[s − lag]) for s in the window", "MSE = SSE/(n − 2), NaN when n ≤ 2",
        "SE(b) = √(MSE/Sxx), SE(a) = √(MSE·(1/n + x̄²/Sxx))", "R² with SST = 0 → NaN",

@@ -12,9 +12,16 @@ from typing import Any
 
 import numpy as np
 
+from alphamine.ops.registry import ArgKind, Param, check_param
 from alphamine.ops.ts import kernels_moments as km
 from alphamine.ops.ts import kernels_shift as ks
 from alphamine.ops.ts import kernels_window as kw
+
+MAX_MOMENT_ORDER = 100
+"""The highest central moment ts_moment computes (a larger k is a typo; |x − mean|^k overflows anyway)."""
+
+MOMENT_K = Param("k", ArgKind.INT, 0, doc="order of the central moment", minimum=0, maximum=MAX_MOMENT_ORDER)
+RETURNS_MODE = Param("mode", ArgKind.INT, 1, doc="1: x/delay − 1; 2: change over midpoint", minimum=1, maximum=2)
 
 
 def as_panel(x: Any) -> np.ndarray:
@@ -78,9 +85,8 @@ def ts_returns(x: Any, d: int, mode: int = 1) -> np.ndarray:
     """mode 1: x[t]/x[t − d] − 1; mode 2: (x[t] − x[t − d]) / ((x[t] + x[t − d])/2) (change over the
     midpoint). NaN for t < d or when either value is NaN; a zero denominator follows IEEE (±inf, or NaN
     for 0/0), which the end of evaluation turns into NaN (P7)."""
+    check_param("ts_returns", RETURNS_MODE, mode)
     mode = int(mode)
-    if mode not in (1, 2):
-        raise ValueError(f"ts_returns: mode must be 1 or 2, got {mode}")
     a, past = _shifted(x, d)
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == 1:
@@ -140,9 +146,8 @@ def ts_kurtosis(x: Any, d: int) -> np.ndarray:
 def ts_moment(x: Any, d: int, k: int = 0) -> np.ndarray:
     """k-th central moment mean((x − mean)^k) of the window's non-NaN values (divisor n): k = 0 → 1,
     k = 1 → 0, k = 2 → population variance. NaN when no value is valid or the window holds ±inf."""
+    check_param("ts_moment", MOMENT_K, k)
     k = int(k)
-    if k < 0:
-        raise ValueError(f"ts_moment: k must be >= 0, got {k}")
     if k <= 4:
         return _moments(x, d, km.STAT_MOMENT, k)
     a = as_panel(x)

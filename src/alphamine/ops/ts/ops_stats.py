@@ -8,12 +8,21 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from alphamine.ops.registry import MAX_LOOKBACK, ArgKind, Param, check_param
 from alphamine.ops.ts import kernels_decay as kd
 from alphamine.ops.ts import kernels_multi as kx
 from alphamine.ops.ts import kernels_pairs as kp
 from alphamine.ops.ts.ops_basic import as_panel, check_lookback, nan_panel
 
 QUANTILE_DRIVERS = ("gaussian", "uniform", "cauchy")
+
+MAX_ENTROPY_BUCKETS = 1000
+"""ts_entropy fills and scans `buckets` bins per cell, so the bin count bounds its work (T·N·buckets)."""
+
+ENTROPY_BUCKETS = Param("buckets", ArgKind.INT, 10, doc="histogram bins", minimum=1, maximum=MAX_ENTROPY_BUCKETS)
+REGRESSION_LAG = Param("lag", ArgKind.INT, 0, doc="x is read lag rows back", minimum=0, maximum=MAX_LOOKBACK)
+REGRESSION_RETTYPE = Param("rettype", ArgKind.INT, 0, doc="0 residual, 1 a, 2 b, 3 fitted, 4 SSE, 5 SST, 6 R², "
+                           "7 MSE, 8 SE(b), 9 SE(a)", minimum=0, maximum=9)
 
 
 def _same_shape(*arrays: np.ndarray) -> None:
@@ -60,9 +69,8 @@ def ts_entropy(x: Any, d: int, buckets: int = 10) -> np.ndarray:
     """Shannon entropy −Σ p·ln p of the histogram of the window's non-NaN values in `buckets`
     equal-width bins spanning [window min, window max] (the max falls in the last bin, empty bins
     skipped). Constant window → 0; no valid value or a ±inf value → NaN."""
+    check_param("ts_entropy", ENTROPY_BUCKETS, buckets)
     buckets = int(buckets)
-    if buckets < 1:
-        raise ValueError(f"ts_entropy: buckets must be >= 1, got {buckets}")
     a = as_panel(x)
     d = check_lookback(d)
     if d > a.shape[0]:
@@ -127,12 +135,10 @@ def ts_regression(y: Any, x: Any, d: int, lag: int = 0, rettype: int = 0) -> np.
     3 fitted a + b·x[t − lag] (NaN if x[t − lag] is NaN, whatever y[t]); 4 SSE; 5 SST;
     6 R² = 1 − SSE/SST (NaN when SST = 0); 7 MSE; 8 SE(b) = √(MSE/S_xx);
     9 SE(a) = √(MSE·(1/n + x̄'²/S_xx)). Outputs 1, 2, 4–9 come from the window even when today is NaN."""
+    check_param("ts_regression", REGRESSION_LAG, lag)
+    check_param("ts_regression", REGRESSION_RETTYPE, rettype)
     lag = int(lag)
     rettype = int(rettype)
-    if lag < 0:
-        raise ValueError(f"ts_regression: lag must be >= 0, got {lag}")
-    if not 0 <= rettype <= 9:
-        raise ValueError(f"ts_regression: rettype must be in 0..9, got {rettype}")
     return _pairs(y, x, d, lag, kp.STAT_REG + rettype)
 
 
