@@ -130,7 +130,8 @@ def test_kernels_size_their_ring_by_the_window_not_k() -> None:
 def test_valid_constants_pass_every_declaration() -> None:
     for op in REGISTRY.values():
         defaults = {p.name: p.default for p in op.params if p.kind.is_constant and not p.required}
-        required = {p.name: 5 for p in op.params if p.kind in (ArgKind.LOOKBACK, ArgKind.INT) and p.required}
+        ints = (ArgKind.LOOKBACK, ArgKind.INT)
+        required: dict[str, Any] = {p.name: 5 for p in op.params if p.kind in ints and p.required}
         required.update({p.name: 1.0 for p in op.params if p.kind is ArgKind.NUMBER and p.required})
         if op.name == "bucket":
             defaults["range"] = "0,1,0.1"

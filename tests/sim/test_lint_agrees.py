@@ -22,7 +22,7 @@ from tests.sim.fuzz_exprs import Fuzzer, random_exprs
 PANEL = synthetic(30, 300)
 FUZZER = Fuzzer(PANEL)
 CACHE = SubexpressionCache(256 * 1024**2)
-SETTINGS = [
+SETTINGS: list[dict[str, Any]] = [
     {"universe": "TOP30", "neutralization": "NONE"},
     {"universe": "TOP30", "neutralization": "SECTOR", "decay": 3},
     {"universe": "TOP30", "neutralization": "SLOW_AND_FAST", "delay": 0},

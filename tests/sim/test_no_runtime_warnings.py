@@ -5,9 +5,11 @@ silencing warnings globally."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from alphamine.sim.evaluate import SubexpressionCache
 from alphamine.sim.simulate import SimulationError, simulate
 from tests.sim.fuzz_exprs import random_exprs
 
-SETTINGS = [
+SETTINGS: list[dict[str, Any]] = [
     {},
     {"neutralization": "NONE", "decay": 4},
     {"neutralization": "SLOW_AND_FAST"},
@@ -50,11 +52,9 @@ def warnings_are_errors() -> Iterator[None]:
 
 
 def _run(source: str, panel: Panel, settings: dict, **kw: object) -> None:
-    with warnings_are_errors():
-        try:
-            simulate(source, panel, settings, **kw)  # type: ignore[arg-type]
-        except SimulationError:
-            pass  # a rejected expression is fine here; a warning or any other error is not
+    # a rejected expression is fine here; a warning or any other error is not
+    with warnings_are_errors(), contextlib.suppress(SimulationError):
+        simulate(source, panel, settings, **kw)  # type: ignore[arg-type]
 
 
 def test_template_library_and_random_trees_raise_no_warnings(sample: Panel) -> None:

@@ -114,7 +114,25 @@ def run(
         int, typer.Option(help="Promising candidates handed to the optimizers per iteration.")
     ] = 6,
     workers: Annotated[int | None, typer.Option(help="Simulation worker processes (default: all cores).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Simulations per committed batch.")] = 32,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Local: simulations per committed batch (32). Brain: alphas per multi-simulation (10; 4 in GLB)."
+        ),
+    ] = None,
+    backend: Annotated[str, typer.Option(help="Where to simulate: local (this machine) or brain (the platform).")] = (
+        "local"
+    ),
+    brain_url: Annotated[
+        str | None, typer.Option("--brain-url", help="BRAIN API base URL (default: BRAIN_API_URL or the platform).")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Brain: the platform dataset to mine (recorded).")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Brain: multi-simulations in flight at once (8; 4 in GLB).")
+    ] = None,
+    max_sim_alphas: Annotated[
+        int | None, typer.Option("--max-sim-alphas", help="Brain: cap on the run's platform simulations.")
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: timestamp).")] = None,
     runtime_root: RootOpt = DEFAULT_ROOT,
     db: DbOpt = None,
@@ -152,7 +170,7 @@ def run(
             max_variants_per_alpha=max_variants_per_alpha,
             max_enhance_alphas=max_enhance_alphas,
             workers=workers,
-            batch_size=batch_size,
+            **_backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region),
         )
     except (PresetError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
@@ -160,8 +178,19 @@ def run(
 
     retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
     console = make_console()
+    from alphamine.cli.backend_factory import build_backend
+
+    sim_backend = build_backend(config, runtime_root)
     try:
-        outcome = start_run(config, runtime_root=runtime_root, db=db, run_id=run_id, console=console, quiet=quiet)
+        outcome = start_run(
+            config,
+            runtime_root=runtime_root,
+            db=db,
+            run_id=run_id,
+            console=console,
+            quiet=quiet,
+            backend=sim_backend,
+        )
     except KeyboardInterrupt as e:
         rid = getattr(e, "run_id", None) or run_id or "<id>"
         if not getattr(e, "marked", True):
@@ -176,6 +205,38 @@ def run(
     except Exception as e:  # an internal error: keep the record, say where the details are
         _crashed(console, e, runtime_root)
     _finish(console, runtime_root, db, outcome)
+
+
+def _backend_options(
+    backend: str,
+    batch_size: int | None,
+    brain_url: str | None,
+    dataset: str | None,
+    concurrency: int | None,
+    max_sim_alphas: int | None,
+    region: str,
+) -> dict[str, Any]:
+    """RunConfig fields of the backend options. On the platform a committed SIMULATE batch is one full
+    lease (concurrency x alphas per multi-simulation); locally `--batch-size` is the committed batch."""
+    backend = backend.strip().lower()
+    if backend == "local":
+        if any(v is not None for v in (brain_url, dataset, concurrency, max_sim_alphas)):
+            raise fail("--brain-url, --dataset, --concurrency and --max-sim-alphas need --backend brain")
+        return {"backend": "local", "batch_size": batch_size or 32}
+    if backend != "brain":
+        raise fail(f"--backend must be local or brain, got {backend!r}")
+    from alphamine.brain.leases import default_limits
+    from alphamine.pipeline.config import PlatformConfig
+
+    default_concurrency, default_batch = default_limits(region)
+    platform = PlatformConfig(
+        brain_url=brain_url,
+        dataset=dataset,
+        concurrency=concurrency or default_concurrency,
+        batch_size=batch_size or default_batch,
+        max_sim_alphas=max_sim_alphas,
+    )
+    return {"backend": "brain", "platform": platform, "batch_size": platform.concurrency * platform.batch_size}
 
 
 def _crashed(console: Console, e: Exception, runtime_root: Path) -> None:
@@ -202,6 +263,22 @@ def _finish(console: Console, runtime_root: Path, db: str | None, outcome: Any) 
         console.print(f"report: [bold]{Path(html).resolve()}[/bold]")
 
 
+def _stored_backend(run_id: str, runtime_root: Path, db: str | None) -> Any:
+    """The backend a stored run was started with (None: local, or a run the controller will report)."""
+    from alphamine.cli.backend_factory import build_backend
+    from alphamine.pipeline.config import RunConfig
+
+    with open_records(runtime_root, db) as store:
+        row = store.get_run(run_id)
+    if row is None:
+        return None
+    try:
+        config = RunConfig.model_validate(row.config)
+    except ValueError:
+        return None  # resume_run reports the unreadable config
+    return build_backend(config, runtime_root)
+
+
 def resume(
     run_id: Annotated[str, typer.Option("--run-id", help="The run to continue.")],
     runtime_root: RootOpt = DEFAULT_ROOT,
@@ -215,8 +292,11 @@ def resume(
 
     retain_freed_memory()
     console = make_console()
+    sim_backend = _stored_backend(run_id, runtime_root, db)
     try:
-        outcome = resume_run(run_id, runtime_root=runtime_root, db=db, console=console, quiet=quiet)
+        outcome = resume_run(
+            run_id, runtime_root=runtime_root, db=db, console=console, quiet=quiet, backend=sim_backend
+        )
     except KeyboardInterrupt as e:
         if not getattr(e, "marked", True):
             console.print(f"the run could not be marked interrupted ({getattr(e, 'mark_error', '')})")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphamine.data.sources import DataSource
 
-__all__ = ["STAGES", "DataSource", "RunConfig"]
+__all__ = ["STAGES", "DataSource", "PlatformConfig", "RunConfig"]
 
 STAGES: tuple[str, ...] = (
     "GENERATE",
@@ -20,6 +20,19 @@ STAGES: tuple[str, ...] = (
     "SUBMIT_GATE",
     "REPORT",
 )
+
+
+class PlatformConfig(BaseModel):
+    """Where and how a `--backend brain` run simulates (no secrets: credentials are read at run time
+    from the environment or the secret file, never stored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    brain_url: str | None = None  # None: BRAIN_API_URL or the platform's
+    dataset: str | None = None
+    concurrency: int = Field(8, ge=1, le=64)
+    batch_size: int = Field(10, ge=1, le=10)  # alphas per multi-simulation
+    max_sim_alphas: int | None = Field(None, ge=1)
 
 
 class RunConfig(BaseModel):
@@ -39,3 +52,5 @@ class RunConfig(BaseModel):
     max_enhance_alphas: int = Field(6, ge=0)
     workers: int | None = Field(None, ge=1)
     batch_size: int = Field(32, ge=1)
+    backend: str = "local"  # local | brain
+    platform: PlatformConfig | None = None

@@ -19,8 +19,7 @@ from alphamine.generate.themes import ThemeSampler
 from alphamine.generate.variants import generic_variants
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
-from alphamine.pipeline.progress import SimulationProgress
-from alphamine.sim.batch import SimFailure, SimSpec
+from alphamine.pipeline.simulating import simulate_rows
 from alphamine.sim.checks import PoolEntry
 from alphamine.store import CandidateRow, ResultRow
 from alphamine.store.status import UNSIMULATED_STATUSES
@@ -122,65 +121,6 @@ def inspect(rc: RunContext, iteration: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- SIMULATE
-def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[CandidateRow]) -> dict[str, int]:
-    """Simulate queued candidates in batches; each batch commits its results and statuses together, so
-    a crash loses at most the batch in flight and nothing is ever simulated twice."""
-    counts = {"simulated": 0, "reused": 0, "failed": 0}
-    todo: list[CandidateRow] = []
-    with rc.store.transaction() as conn:
-        for row in rows:
-            stored = rc.store.get_result(row.expr_hash, row.settings_key, rc.fingerprint, backend=rc.backend_name)
-            if stored is not None:
-                rc.store.set_candidate_status([row.id], CS.SIMULATED, reason="result reused from the store", conn=conn)
-                counts["reused"] += 1
-            else:
-                todo.append(row)
-    if not todo:
-        return counts
-    backend = rc.simulator()
-    progress = SimulationProgress(
-        rc, total=len(todo), workers=rc.config.workers, label=f"{stage.lower()} it{iteration}"
-    )
-    with progress:
-        for start in range(0, len(todo), rc.config.batch_size):
-            batch = todo[start : start + rc.config.batch_size]
-            task = rc.store.add_task(
-                rc.run_id,
-                stage,
-                "simulate_batch",
-                payload={"candidates": [r.id for r in batch]},
-                log_path=str(rc.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"),
-            )
-            specs = [SimSpec(r.expression, r.settings) for r in batch]
-            results = backend.simulate_many(specs, progress=progress.tick)
-            with rc.store.transaction() as conn:
-                for row, res in zip(batch, results, strict=True):
-                    if isinstance(res, SimFailure):
-                        rc.store.set_candidate_status([row.id], CS.FAILED, reason=res.error, conn=conn)
-                        counts["failed"] += 1
-                        rc.log(iteration, stage, f"#{row.id} FAILED {row.expression}: {res.error}")
-                    else:
-                        if not res.data_fingerprint:  # a platform result: key it by the run's data
-                            res.data_fingerprint = rc.fingerprint
-                        rc.store.put_result(res, expr_hash=row.expr_hash, backend=backend.name, conn=conn)
-                        rc.store.set_candidate_status(
-                            [row.id], CS.SIMULATED, reason=f"simulated on the {backend.name} backend", conn=conn
-                        )
-                        counts["simulated"] += 1
-                        m = res.metrics["is"]
-                        rc.log(
-                            iteration,
-                            stage,
-                            f"#{row.id} sharpe {m['sharpe']:.2f} fitness {m['fitness']:.2f} "
-                            f"turnover {m['turnover']:.3f} {row.expression}",
-                        )
-                rc.store.finish_task(
-                    task, "done", result={"ok": sum(not isinstance(r, SimFailure) for r in results)}, conn=conn
-                )
-            progress.batch_done(len(batch))
-    return counts
-
-
 def simulate(rc: RunContext, iteration: int) -> dict[str, Any]:
     rows = rc.store.candidates(run_id=rc.run_id, status=CS.QUEUED, iteration=iteration)
     counts = simulate_rows(rc, iteration, "SIMULATE", rows)

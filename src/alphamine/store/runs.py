@@ -175,6 +175,13 @@ class RunsMixin(StoreBase):
             )
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
+    def set_task_payload(self, task_id: int, payload: dict[str, Any], *, conn: Connection | None = None) -> None:
+        """Replace a task's payload (secrets redacted): e.g. the platform simulation URLs of a batch, committed
+        as soon as the platform returns them so a resumed run re-attaches instead of posting again."""
+        with self._write(conn) as c:
+            if c.execute(update(TASKS).where(TASKS.c.id == task_id).values(payload=clean(payload))).rowcount == 0:
+                raise NotFoundError(f"no task {task_id}")
+
     def finish_task(
         self, task_id: int, status: str, *, result: dict[str, Any] | None = None, conn: Connection | None = None
     ) -> None:

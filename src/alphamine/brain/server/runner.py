@@ -12,7 +12,7 @@ through its progress callback is matched to its leaf (by expression and settings
 served: a simulation is a pure function of them), and a job is written, in one transaction with its
 parent's status, the moment its last leaf lands; the batch's returned list settles anything not
 matched. `eta(id)` estimates when a simulation finishes from the backlog ahead of it and the measured
-time between outcomes, for the `Retry-After` a poll advertises (fewer, better-timed polls).
+busy seconds per outcome, for the `Retry-After` a poll advertises (fewer, better-timed polls).
 
 Contract:
 - A job is one top-level simulation: a single one, or a multi-simulation parent with its children
@@ -52,8 +52,11 @@ FAILED = frozenset({"ERROR", "FAIL", "TIMEOUT"})
 ALPHA_ID_LENGTH = 8
 STARTED_PROGRESS = 0.05
 """Progress shown once a batch has started and before its first result."""
-RATE_WEIGHT = 0.2
-"""Weight of the newest interval in the moving average of seconds per outcome."""
+RATE_WINDOW = 64
+"""Outcomes over which the busy seconds per outcome are measured (at least 8 before any estimate)."""
+ETA_SHARE = 0.8
+"""`eta` is this share of the backlog's expected time: polling early costs one cheap request, late a
+client's whole next job."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,8 @@ class Runner:
         self._progress: dict[str, float] = {}
         self._live: OrderedDict[str, int] = OrderedDict()  # top id -> leaves not yet landed, FIFO
         self._top_of: dict[str, str] = {}  # leaf id -> top id, while live
-        self._per_outcome: float | None = None  # moving average of seconds between outcomes
-        self._last_outcome = 0.0
+        self._busy = (0.0, 0.0)  # (busy seconds before the current busy spell, when that spell began)
+        self._landed_at: deque[float] = deque(maxlen=RATE_WINDOW)  # busy clock at each recent outcome
         self._in_batches = 0  # leaves handed to the backend and not yet landed
         self._threads: list[threading.Thread] = []
         self._stopping = False
@@ -135,19 +138,20 @@ class Runner:
         return self._progress.get(sim_id, 0.0)
 
     def eta(self, sim_id: str) -> float:
-        """Estimated seconds until simulation `sim_id` (a leaf or a top) is written: the leaves not yet
-        landed of its job and of every job accepted before it, times the measured seconds per outcome
-        (0 when nothing has been measured yet, or the simulation is not live)."""
+        """Estimated seconds until simulation `sim_id` (a leaf or a top) is written: `ETA_SHARE` of the
+        leaves not yet landed of its job and of every job accepted before it, times the busy seconds
+        per outcome over the last `RATE_WINDOW` outcomes (0 before 8 were measured, or when the
+        simulation is not live). Busy time only: idle spells between clients' jobs do not count."""
         with self._cond:
-            top = self._top_of.get(sim_id, sim_id)
-            if self._per_outcome is None or top not in self._live:
+            top, seen = self._top_of.get(sim_id, sim_id), self._landed_at
+            if len(seen) < 8 or top not in self._live:
                 return 0.0
             ahead = 0
             for other, remaining in self._live.items():
                 ahead += remaining
                 if other == top:
                     break
-            return ahead * self._per_outcome
+            return ETA_SHARE * ahead * (seen[-1] - seen[0]) / (len(seen) - 1)
 
     # ------------------------------------------------------------------ work
     def _loop(self) -> None:
@@ -200,8 +204,8 @@ class Runner:
                 self._land(*queue.popleft(), outcome)
 
         with self._cond:
-            if self._in_batches == 0:
-                self._last_outcome = time.monotonic()
+            if self._in_batches == 0:  # a busy spell begins
+                self._busy = (self._busy[0], time.monotonic())
             self._in_batches += len(todo)
         outcomes: Sequence[Outcome | None]
         error = ""
@@ -216,15 +220,15 @@ class Runner:
 
     def _land(self, flight: _Flight, leaf: Leaf, outcome: Outcome) -> None:
         """One leaf's outcome arrived: measure, show progress, and write the job once it is whole."""
-        now = time.monotonic()
         job = flight.job
         flight.outcomes[leaf.id] = outcome
         with self._cond:
-            interval = now - self._last_outcome
-            self._last_outcome = now
-            w = RATE_WEIGHT if self._per_outcome is not None else 1.0
-            self._per_outcome = (1 - w) * (self._per_outcome or 0.0) + w * interval
+            before, began = self._busy
+            now = time.monotonic()
+            self._landed_at.append(before + now - began)
             self._in_batches -= 1
+            if self._in_batches == 0:  # the busy spell ends
+                self._busy = (before + now - began, now)
             if job.top in self._live:
                 self._live[job.top] -= 1
         share = len(flight.outcomes) / len(job.leaves)

@@ -40,7 +40,7 @@ from alphamine.sim.settings import Neutralization
 router = APIRouter()
 
 SIMULATION_ID_LENGTH = 23
-MAX_RETRY_AFTER = 60.0
+MAX_RETRY_AFTER = 5.0
 
 
 def _retry_after(state: ServerState, sim_id: str) -> str:

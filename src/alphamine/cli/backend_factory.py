@@ -1,0 +1,50 @@
+"""The CLI builds simulation backends (the one composition root): local by default, or the BRAIN
+platform (`--backend brain`) with the runtime root's shared lease file and daily usage ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alphamine.cli.data_cmd import fail
+
+BRAIN_CACHE_DIR = "brain_cache"
+"""Per-day cache of the platform's listings (data fields, operators, options) inside the runtime root."""
+
+
+def build_backend(config: Any, runtime_root: Path) -> Any:
+    """The backend a run's config names: None for `local` (the pipeline uses a `LocalBackend` over the
+    run's panel with `config.workers`), a `BrainBackend` for `brain`. One red line on bad credentials
+    or options; the password is read at run time and never stored."""
+    if config.backend == "local":
+        return None
+    if config.backend != "brain":
+        raise fail(f"unknown backend {config.backend!r}: choose local or brain")
+    from alphamine.backends.brain import BrainBackend
+    from alphamine.brain.client import BrainClient
+    from alphamine.brain.credentials import CredentialsError, load_credentials, resolve_base_url
+    from alphamine.brain.leases import LeaseFile
+    from alphamine.brain.usage import SimulationBudget, UsageLedger
+    from alphamine.pipeline.config import PlatformConfig
+    from alphamine.sim.settings import make_settings
+
+    platform = config.platform or PlatformConfig.model_validate({})
+    settings = make_settings(config.settings)
+    try:
+        credentials = load_credentials()
+        url = resolve_base_url(platform.brain_url)
+    except CredentialsError as e:
+        raise fail(str(e)) from None
+    runtime_root.mkdir(parents=True, exist_ok=True)
+    client = BrainClient(credentials, base_url=url, cache_dir=runtime_root / BRAIN_CACHE_DIR)
+    return BrainBackend(
+        client,
+        leases=LeaseFile(runtime_root, capacity=platform.concurrency * platform.batch_size),
+        usage=UsageLedger(runtime_root),
+        budget=SimulationBudget(platform.max_sim_alphas) if platform.max_sim_alphas else None,
+        batch_size=platform.batch_size,
+        concurrency=platform.concurrency,
+        region=settings.region,
+        delay=settings.delay,
+        universe=settings.universe,
+    )

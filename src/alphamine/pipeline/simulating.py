@@ -1,0 +1,126 @@
+"""SIMULATE: queued candidates through the run's backend, committed batch by batch.
+
+Why its own module: the commit protocol is the crash-safety contract of the most expensive stage. A
+batch's results and statuses commit together (a crash loses at most the batch in flight); a result
+already stored for (expression, settings, data, backend) is reused, never recomputed; a platform
+backend's simulation URLs are committed the moment the platform accepts them, so a resumed run
+re-attaches to in-flight simulations instead of posting (and paying for) them again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from alphamine.pipeline.context import RunContext
+from alphamine.pipeline.progress import SimulationProgress
+from alphamine.sim.batch import SimFailure, SimSpec
+from alphamine.store import CandidateRow
+from alphamine.store.status import CandidateStatus as CS
+
+
+def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[CandidateRow]) -> dict[str, int]:
+    """Simulate queued candidates in batches; each batch commits its results and statuses together, so
+    a crash loses at most the batch in flight and nothing is ever simulated twice."""
+    counts = {"simulated": 0, "reused": 0, "failed": 0}
+    todo: list[CandidateRow] = []
+    with rc.store.transaction() as conn:
+        for row in rows:
+            stored = rc.store.get_result(row.expr_hash, row.settings_key, rc.fingerprint, backend=rc.backend_name)
+            if stored is not None:
+                rc.store.set_candidate_status([row.id], CS.SIMULATED, reason="result reused from the store", conn=conn)
+                counts["reused"] += 1
+            else:
+                todo.append(row)
+    if not todo:
+        return counts
+    backend = rc.simulator()
+    in_flight = _in_flight_simulations(rc, stage)
+    progress = SimulationProgress(
+        rc, total=len(todo), workers=rc.config.workers, label=f"{stage.lower()} it{iteration}"
+    )
+    with progress:
+        for start in range(0, len(todo), rc.config.batch_size):
+            batch = todo[start : start + rc.config.batch_size]
+            task = rc.store.add_task(
+                rc.run_id,
+                stage,
+                "simulate_batch",
+                payload={"candidates": [r.id for r in batch]},
+                log_path=str(rc.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"),
+            )
+            specs = [SimSpec(r.expression, r.settings) for r in batch]
+            results = _simulate_batch(rc, backend, task, batch, specs, in_flight, progress)
+            with rc.store.transaction() as conn:
+                for row, res in zip(batch, results, strict=True):
+                    if isinstance(res, SimFailure):
+                        rc.store.set_candidate_status([row.id], CS.FAILED, reason=res.error, conn=conn)
+                        counts["failed"] += 1
+                        rc.log(iteration, stage, f"#{row.id} FAILED {row.expression}: {res.error}")
+                    else:
+                        if not res.data_fingerprint:  # a platform result: key it by the run's data
+                            res.data_fingerprint = rc.fingerprint
+                        rc.store.put_result(res, expr_hash=row.expr_hash, backend=backend.name, conn=conn)
+                        rc.store.set_candidate_status(
+                            [row.id], CS.SIMULATED, reason=f"simulated on the {backend.name} backend", conn=conn
+                        )
+                        counts["simulated"] += 1
+                        m = res.metrics["is"]
+                        rc.log(
+                            iteration,
+                            stage,
+                            f"#{row.id} sharpe {m['sharpe']:.2f} fitness {m['fitness']:.2f} "
+                            f"turnover {m['turnover']:.3f} {row.expression}",
+                        )
+                rc.store.finish_task(
+                    task, "done", result={"ok": sum(not isinstance(r, SimFailure) for r in results)}, conn=conn
+                )
+            progress.batch_done(len(batch))
+    return counts
+
+
+def _in_flight_simulations(rc: RunContext, stage: str) -> dict[int, str]:
+    """{candidate id: platform simulation URL} recorded by batches of this stage that never finished (a
+    crash or kill during platform simulations); those tasks are closed as `resumed`."""
+    out: dict[int, str] = {}
+    for task in rc.store.tasks(rc.run_id):
+        if task.stage == stage and task.kind == "simulate_batch" and task.status == "running":
+            submitted = task.payload.get("submitted") or {}
+            out.update({int(cid): str(url) for cid, url in submitted.items()})
+            rc.store.finish_task(task.id, "resumed", result={"reattached": len(submitted)})
+    return out
+
+
+def _simulate_batch(
+    rc: RunContext,
+    backend: Any,
+    task: int,
+    batch: Sequence[CandidateRow],
+    specs: list[SimSpec],
+    in_flight: dict[int, str],
+    progress: SimulationProgress,
+) -> list[Any]:
+    """One batch on the backend. A platform backend reports each simulation's URL as soon as the
+    platform accepts it: the URLs are committed to the task at once (from the backend's threads, hence
+    the lock), and simulations recorded by a killed process are re-attached, never posted again."""
+    if not hasattr(backend, "on_submitted"):
+        return list(backend.simulate_many(specs, progress=progress.tick))
+    lock = threading.Lock()
+    payload: dict[str, Any] = {"candidates": [r.id for r in batch], "submitted": {}}
+    attached = {i: in_flight[r.id] for i, r in enumerate(batch) if r.id in in_flight}
+    for i, url in attached.items():
+        payload["submitted"][str(batch[i].id)] = url
+    if attached:
+        rc.store.set_task_payload(task, payload)
+
+    def submitted(index: int, url: str) -> None:
+        with lock:
+            payload["submitted"][str(batch[index].id)] = url
+            rc.store.set_task_payload(task, payload)
+
+    backend.on_submitted = submitted
+    try:
+        return list(backend.simulate_many(specs, progress=progress.tick, attached=attached))
+    finally:
+        backend.on_submitted = None
