@@ -16,20 +16,20 @@ Severity = Literal["error", "warning", "info"]
 
 CODES: dict[str, str] = {
     "SYNTAX": "the text does not parse",
-    "UNKNOWN_FIELD": "a name is neither a data field nor a variable",
+    "UNKNOWN_FIELD": "a name is neither a data field nor a variable (a universe name is not a field)",
     "UNKNOWN_OPERATOR": "a call to an operator that is not registered",
     "ARITY": "too many or too few arguments",
     "KEYWORD": "unknown, repeated or misplaced keyword argument",
-    "ARG_KIND": "an argument of the wrong kind (constant expected, string choices, minimum...)",
+    "ARG_KIND": "an argument of the wrong kind, or a constant breaking its operator's declared rule (bounds...)",
     "LOOKAHEAD": "a negative delay or lookback would read the future",
     "LOOKBACK_TOO_LONG": "the cumulative lookback exceeds the available history",
-    "GROUP_MISUSE": "grouping data outside a group parameter, or a non-group in a group parameter",
+    "GROUP_MISUSE": "grouping data outside a group parameter, or a non-group (error) in a group parameter",
     "VECTOR_UNREDUCED": "a VECTOR field not reduced by a vec_* operator first",
     "UNITS": "inputs of incompatible units combined (e.g. price + volume)",
     "UNUSED_VARIABLE": "a variable assigned but never used (BRAIN blocks submission)",
     "UNDEFINED_VARIABLE": "a variable used before it is assigned",
     "SHADOWED_FIELD": "a variable hides a data field of the same name",
-    "TOO_COMPLEX": "the expression is too deeply nested to analyse",
+    "TOO_COMPLEX": "the expression is nested too deeply or too large once variables are substituted (expr.limits)",
     "INTERNAL": "the checker itself failed (a bug; please report the expression)",
 }
 

@@ -87,7 +87,10 @@ def _stack_depth() -> int:
 def recursion_room(frames: int) -> Iterator[None]:
     """Run the body with at least `frames` Python frames available above the current stack (the
     interpreter's recursion limit is raised for the duration if needed, then restored). Python 3.11+
-    runs Python-to-Python calls without growing the C stack, so a few thousand frames are safe."""
+    runs Python-to-Python calls without growing the C stack, so a few thousand frames are safe.
+
+    The limit is process-wide: it is restored only if nobody changed it meanwhile (another thread in
+    its own `recursion_room`), so a concurrent caller is never left below what it asked for."""
     old = sys.getrecursionlimit()
     need = _stack_depth() + frames
     if need > old:
@@ -95,5 +98,5 @@ def recursion_room(frames: int) -> Iterator[None]:
     try:
         yield
     finally:
-        if need > old:
+        if need > old and sys.getrecursionlimit() == need:
             sys.setrecursionlimit(old)

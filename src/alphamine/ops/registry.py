@@ -22,6 +22,10 @@ Kernel calling contract (what `alphamine.sim.evaluate` guarantees and every kern
   returns a new, writable, C-contiguous array: ``(T, N)`` float64 for MATRIX output, ``(T, N)`` int32
   for GROUP output.
 - Kernels with ``needs_context=True`` also get the keyword ``ctx: EvalContext``.
+- An exception a kernel raises reaches the user as one line naming the operator and where it is in the
+  source (`kernel_failure`: a kernel's own ValueError keeps its first line; JIT and allocator failures
+  become a plain sentence). Kernels that guard their constants use `check_param` / the declared
+  `validate`, so their message is the checker's.
 - IEEE rules hold inside (x/0 = ±inf, log(0) = -inf); ±inf becomes NaN only at the end of evaluation.
 """
 
