@@ -56,6 +56,8 @@ def test_brain_backend_run_matches_local_run(tmp_path) -> None:
     local = _outcomes(tmp_path / "rl" / "alphamine.sqlite3", "local")
     assert brain == local
     assert sum(v[1] is not None for v in brain.values()) >= 5
+    logs = "".join(p.read_text() for p in (tmp_path / "rb" / "runs" / "b" / "logs").glob("*simulate*.log"))
+    assert "[BRAIN] POST /simulations -> 201" in logs and "[BRAIN] GET /alphas/" in logs
     # the password reached neither the store, the run folder nor the ledgers
     for path in (tmp_path / "rb").rglob("*"):
         if path.is_file():

@@ -98,6 +98,9 @@ def _detail(r: httpx.Response) -> str:
 class BrainClient:
     """The BRAIN REST client (module doc). Thread-safe; use as a context manager or call `close()`."""
 
+    wait_note_interval = 60.0
+    """While polling a simulation: log a `[BRAIN wait]` line and a `[BRAIN healthcheck]` this often (s)."""
+
     def __init__(
         self,
         credentials: Credentials,
@@ -235,6 +238,7 @@ class BrainClient:
                     failure = f"{method} {path}: HTTP {r.status_code} {_detail(r)}"
                 else:
                     self.breaker.record_success()
+                    log.debug("[BRAIN] %s %s -> %d", method, path, r.status_code)
                     return r
             self.breaker.record_failure(failure)
             attempt += 1
@@ -245,14 +249,27 @@ class BrainClient:
 
     def _poll(self, url: str, first: httpx.Response | None = None) -> httpx.Response:
         """GET `url` until an answer without `Retry-After` (bounded by `poll_limit`)."""
-        deadline = time.monotonic() + self.poll_limit
+        started = last_note = time.monotonic()
+        deadline = started + self.poll_limit
         r = first if first is not None else self._call("GET", url)
         while (wait := parse_retry_after(r.headers.get("retry-after"))) is not None:
+            if time.monotonic() - last_note >= self.wait_note_interval:  # a long wait leaves a trace in the log
+                last_note = time.monotonic()
+                log.info("[BRAIN wait] %s still running after %.0fs", urlsplit(url).path, last_note - started)
+                self._healthcheck()
             if time.monotonic() > deadline:
                 raise BrainError(f"GET {urlsplit(url).path}: still running after {self.poll_limit:.0f}s")
             time.sleep(min(max(wait, 0.01), self.max_poll_interval))
             r = self._call("GET", url)
         return r
+
+    def _healthcheck(self) -> None:
+        """During a long wait: is the platform up and the session valid? One logged line either way."""
+        try:
+            r = self._call("GET", "/authentication")
+            log.info("[BRAIN healthcheck] %s: HTTP %d", self.base_url, r.status_code)
+        except BrainError as e:
+            log.warning("[BRAIN healthcheck] %s: %s", self.base_url, e)
 
     def _json(self, r: httpx.Response, method: str, url: str, ok: Sequence[int] = (200,)) -> Any:
         if r.status_code not in ok:

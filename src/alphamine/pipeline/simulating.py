@@ -9,8 +9,11 @@ re-attaches to in-flight simulations instead of posting (and paying for) them ag
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alphamine.pipeline.context import RunContext
@@ -51,7 +54,7 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
                 log_path=str(rc.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"),
             )
             specs = [SimSpec(r.expression, r.settings) for r in batch]
-            results = _simulate_batch(rc, backend, task, batch, specs, in_flight, progress)
+            results = _simulate_batch(rc, iteration, stage, backend, task, batch, specs, in_flight, progress)
             with rc.store.transaction() as conn:
                 for row, res in zip(batch, results, strict=True):
                     if isinstance(res, SimFailure):
@@ -94,6 +97,8 @@ def _in_flight_simulations(rc: RunContext, stage: str) -> dict[int, str]:
 
 def _simulate_batch(
     rc: RunContext,
+    iteration: int,
+    stage: str,
     backend: Any,
     task: int,
     batch: Sequence[CandidateRow],
@@ -120,7 +125,27 @@ def _simulate_batch(
             rc.store.set_task_payload(task, payload)
 
     backend.on_submitted = submitted
+    with platform_calls_logged(rc.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"):
+        try:
+            return list(backend.simulate_many(specs, progress=progress.tick, attached=attached))
+        finally:
+            backend.on_submitted = None
+
+
+@contextmanager
+def platform_calls_logged(path: Path) -> Iterator[None]:
+    """Every platform call (the `alphamine.brain` loggers: requests, retries, `[BRAIN wait]` and
+    `[BRAIN healthcheck]` lines during long waits) goes to the stage's task log while the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("alphamine.brain")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     try:
-        return list(backend.simulate_many(specs, progress=progress.tick, attached=attached))
+        yield
     finally:
-        backend.on_submitted = None
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+        handler.close()
