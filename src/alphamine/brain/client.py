@@ -319,6 +319,15 @@ class BrainClient:
             out.append(M.outcome_from_simulation(self._json(self._poll(child_url), "GET", child_url) or {}, child_url))
         return out
 
+    def simulation_status(self, url: str) -> str:
+        """One look at a simulation (no waiting): its status, or RUNNING with the progress while the
+        platform still works on it (`alphamine tasks --refresh`)."""
+        r = self._call("GET", url)
+        body = self._json(r, "GET", url) or {}
+        if parse_retry_after(r.headers.get("retry-after")) is not None:
+            return f"RUNNING {float(body.get('progress', 0.0)):.0%}"
+        return str(body.get("status", "UNKNOWN"))
+
     def multi_simulate(
         self,
         items: Sequence[tuple[str, Settings]],

@@ -16,6 +16,7 @@ from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
 from alphamine.cli.run_cmd import gate, report, resume, run
 from alphamine.cli.simulate_cmd import simulate_command
 from alphamine.cli.status_cmd import export, status
+from alphamine.cli.tasks_cmd import retry_sim, tasks
 
 app = typer.Typer(
     name="alphamine",
@@ -39,6 +40,8 @@ app.command()(gate)
 app.command()(doctor)
 app.command()(submit)
 app.command()(usage)
+app.command()(tasks)
+app.command("retry-sim")(retry_sim)
 app.add_typer(candidates_app, name="candidates")
 app.add_typer(settings_app, name="settings")
 app.add_typer(brain_app, name="brain")

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from alphamine.brain.server.alpha_json import RECORDSETS, VIEW_COLUMNS, alpha_view, recordset
-from alphamine.brain.server.auth import current_user
+from alphamine.brain.server.auth import current_user, session_user
 from alphamine.brain.server.common import choice_error, iso, not_found, now_eastern
 from alphamine.brain.server.db import dumps
 from alphamine.brain.server.filters import order, parse_query, select
@@ -40,14 +40,18 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 DEFAULT_ORDER = "-dateCreated"
 
 
-@router.get("/alphas/{alpha_id}")
-async def get_alpha(alpha_id: str, request: Request, user: str = Depends(current_user)) -> JSONResponse:
-    """Async: every client reads each alpha it simulated, and the read is two indexed selects (on this
-    thread's own connection, `db.py`); only a due submission's checks go to a thread."""
+async def get_alpha(request: Request) -> JSONResponse:
+    """Every client reads each alpha it simulated, so it is lean like `GET /simulations/{id}`: async
+    (two indexed selects on the event loop's own connection, `db.py`) and a plain Starlette route;
+    only a due submission's checks go to a thread."""
+    user, alpha_id = session_user(request), request.path_params["alpha_id"]
     state = get_state(request)
     if submission_due(state.db, alpha_id):
         await run_in_threadpool(settle, state, alpha_id)
     return JSONResponse(alpha_view(alpha_row(state.db, alpha_id, user, VIEW_COLUMNS)))
+
+
+router.add_route("/alphas/{alpha_id}", get_alpha, methods=["GET"])
 
 
 def _patch_columns(body: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:

@@ -12,7 +12,8 @@ Contract:
   `{"detail": ...}` with `WWW-Authenticate: Basic realm="api"` (clients read that header on 401).
 - `GET /authentication` -> 200 with the same body (remaining expiry) or 204 without a session.
 - `DELETE /authentication` -> 204, session gone, cookie cleared.
-- `current_user` (an async FastAPI dependency: no thread hop) is the session's email, or 401.
+- `current_user` (an async FastAPI dependency: no thread hop) and `session_user` (for the plain
+  Starlette routes of the polls) are the session's email, or 401.
 Passwords are compared in constant time and never logged or stored.
 """
 
@@ -116,8 +117,13 @@ def _body(s: Session) -> dict[str, Any]:
 
 
 async def current_user(request: Request) -> str:
-    """FastAPI dependency: the email of the request's session, else 401 (never 403). Async because it
-    only reads memory: a sync dependency costs a hop to the thread pool on every request."""
+    """FastAPI dependency: `session_user`. Async because it only reads memory: a sync dependency costs
+    a hop to the thread pool on every request."""
+    return session_user(request)
+
+
+def session_user(request: Request) -> str:
+    """The email of the request's session, else 401 (never 403); the hot plain routes call it."""
     token = request.cookies.get(COOKIE)
     s = get_state(request).sessions.get(token)
     if s is None:
