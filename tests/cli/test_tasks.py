@@ -80,7 +80,8 @@ def test_task_retry_requeues_failed_candidates(root) -> None:
     cid = _fail(root, "timed out")
     with Store.open(root / "alphamine.sqlite3") as store:
         task = next(t for t in store.tasks("t") if cid in t.payload["candidates"])
-    res = runner.invoke(app, ["tasks", "--run-id", "t", "--task-id", str(task.id), "--retry", "--runtime-root", str(root)])
+    args = ["tasks", "--run-id", "t", "--task-id", str(task.id), "--retry", "--runtime-root", str(root)]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     with Store.open(root / "alphamine.sqlite3") as store:
         assert store.get_candidate(cid).status == CS.QUEUED

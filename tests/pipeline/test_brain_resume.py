@@ -14,12 +14,12 @@ import time
 
 import httpx
 import pytest
+from tests.brain.test_server_support import GatedBackend
 
 from alphamine.backends.local import LocalBackend
 from alphamine.brain.server import create_app, serve_in_thread
 from alphamine.data.synthetic import synthetic
 from alphamine.store.status import SIMULATED_STATUSES, CandidateStatus
-from tests.brain.test_server_support import GatedBackend
 
 pytestmark = pytest.mark.slow
 EMAIL, PASSWORD = "quant@example.com", "resume-secret"

@@ -38,10 +38,10 @@ def test_rejected_candidates_count_as_explored(tmp_path) -> None:
 
     with Store.open(tmp_path / "s.sqlite3") as store:
         store.create_run("r", config={}, seed=0, data_fingerprint="f", runtime_root=str(tmp_path))
+        cand = Candidate("rank(volume)", make_settings(), "t", Thesis("volume", "why", "how"))
         cid = store.add_candidate(
-            "r", 0, Candidate("rank(volume)", make_settings(), "t", Thesis("volume", "why", "how")), canonical="rank(volume)",
-            expr_hash="h", fields=["volume"], operators=["rank"],
-        )  # fmt: skip
+            "r", 0, cand, canonical="rank(volume)", expr_hash="h", fields=["volume"], operators=["rank"]
+        )
         store.set_candidate_status([cid], CandidateStatus.REJECTED)
         fields, _ = store.exploration_counts()
     assert fields == {"volume": 1}
