@@ -8,7 +8,9 @@ the module is imported on first attribute access; `from alphamine import simulat
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+import sys
+import types
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 
@@ -30,3 +32,23 @@ def lazy_exports(
         return sorted({*namespace, *exports})
 
     return __getattr__, __dir__
+
+
+def keep_exports_over_submodules(package: str, names: Collection[str]) -> None:
+    """Keep `package.<name>` the exported object when a submodule of the same name is imported.
+
+    Why: `alphamine.data.synthetic` is both a module and the function the package exports. Importing
+    the submodule makes the import system bind the *module* on the package, so a later
+    `from alphamine.data import synthetic` would get the module. An eager `__init__` hid this by
+    rebinding the name after importing; a lazy one keeps the name by refusing that binding (the module
+    stays in `sys.modules`, where `from alphamine.data.synthetic import ...` finds it)."""
+    module = sys.modules[package]
+    protected = frozenset(names)
+
+    class _Package(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in protected and isinstance(value, types.ModuleType) and value.__name__ == f"{package}.{name}":
+                return
+            super().__setattr__(name, value)
+
+    module.__class__ = _Package

@@ -65,3 +65,23 @@ def test_bad_inputs_exit_2_with_one_line() -> None:
         assert res.exit_code == 2, (args, res.output)
         assert "Traceback" not in res.output
         assert "error" in res.output.lower()
+
+
+def test_a_field_with_no_finite_value_is_a_visible_warning(tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from alphamine.data.synthetic import synthetic
+
+    panel = synthetic(30, 200, seed=1)
+    close = panel.field("close")
+    rows = []
+    for t, day in enumerate(panel.dates[:200]):
+        for j, tic in enumerate(panel.instruments):
+            rows.append({"date": day, "ticker": tic, "close": float(close[t, j]), "volume": 1e6 + j, "open": np.nan})
+    f = tmp_path / "d.parquet"
+    pd.DataFrame(rows).to_parquet(f)
+    args = ["simulate", "rank(open)", "--data", str(f), "--universe", "TOP100", "--neutralization", "MARKET"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.output and "field open has no finite value" in res.output, res.output

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -86,6 +87,8 @@ def print_result(res: SimResult, console: Console) -> None:
             extra,
         )
     console.print(checks)
+    for warning in getattr(res, "warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     os_sharpe, is_sharpe = res.metrics["os"]["sharpe"], res.metrics["is"]["sharpe"]
     if is_sharpe > 1 and os_sharpe < 0.5 * is_sharpe:
         console.print(f"[yellow]OS Sharpe {os_sharpe:.2f} collapsed against IS {is_sharpe:.2f}[/yellow]")

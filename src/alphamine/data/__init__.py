@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from alphamine._lazy import lazy_exports
+from alphamine._lazy import keep_exports_over_submodules, lazy_exports
 
 _EXPORTS = {
     "open_panel": "alphamine.data.cache",
@@ -35,6 +35,7 @@ _EXPORTS = {
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+keep_exports_over_submodules(__name__, [n for n in _EXPORTS if _EXPORTS[n] == f"{__name__}.{n}"])
 
 if TYPE_CHECKING:
     from alphamine.data.cache import open_panel, save_panel

@@ -267,6 +267,25 @@ def pool_entry(row: CandidateRow, res: ResultRow) -> PoolEntry:
     return PoolEntry(name=f"#{row.id}", dates=dates, pnl=pnl, sharpe=res.sharpe)
 
 
+def platform_checks(rc: RunContext, res: ResultRow) -> list[dict[str, Any]] | None:
+    """The checks the gate judges: on the platform, the platform's own (`GET /alphas/{id}/check`, with
+    SELF_CORRELATION recomputed locally against the pool and PROD_CORRELATION left PENDING unless
+    asked for); None when the platform cannot answer (network, session): `incomplete`, never a
+    verdict. Locally, the stored simulation checks."""
+    if rc.backend_name != "brain":
+        return list(res.checks)
+    from alphamine.backends.brain import ChecksUnavailable
+
+    alpha_id = res.metrics["is"].get("alphaId")
+    if not alpha_id:
+        return list(res.checks)
+    try:
+        checks = rc.simulator().checks(str(alpha_id))
+    except ChecksUnavailable:
+        return None
+    return list(checks) if checks else list(res.checks)
+
+
 def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
     """Mark candidates ready (all checks incl. SELF_CORRELATION against the accepted pool of the same
     region and data), revoke readiness that no longer holds, never submit."""
@@ -292,8 +311,14 @@ def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
     results = results_of(rc, pending)
     for row in ranked(pending, results):
         res = results[row.id]
+        stored = platform_checks(rc, res)
+        if stored is None:  # the platform did not answer: no quality verdict, the candidate waits
+            reason = "gate incomplete: the platform's checks are unavailable; run `alphamine gate` later"
+            rc.store.record_gate(row.id, rc.run_id, checks=[], verdict="incomplete", reasons=(reason,), conn=conn)
+            counts["incomplete"] = counts.get("incomplete", 0) + 1
+            continue
         checks = D.gate_checks(
-            res.checks, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
+            stored, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
         )
         v = D.gate_verdict(checks)
         rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict=v.status, reasons=v.reasons, conn=conn)
