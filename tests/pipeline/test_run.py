@@ -219,9 +219,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(tmp_path) -> No
         "--run-seed",
         "4",
         "--max-iterations",
-        "1",
+        "4",  # long enough that the SIGINT after the first simulation lands mid-run
         "--candidates",
-        "12",
+        "24",
         "--max-variant-alphas",
         "1",
         "--max-variants-per-alpha",
