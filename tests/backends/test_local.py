@@ -107,3 +107,36 @@ def test_close_is_idempotent_and_final(panel: Panel) -> None:
     backend.close()
     with pytest.raises(RuntimeError, match="closed"):
         backend.simulate_many(_specs()[:1])
+
+
+def test_backends_own_their_workers(panel: Panel) -> None:
+    """Each backend owns a fork pool (issue 12): two of them keep their workers side by side, and one
+    closing leaves the other's alone."""
+    specs = _specs()
+    expected = simulate_many(specs, panel, workers=1)
+    with LocalBackend(panel, workers=2) as a, LocalBackend(panel, workers=2) as b:
+        pa = a.start_workers()
+        assert a.start_workers() == pa == a.worker_pids() and len(pa) == 2  # forked once
+        b.simulate_many(specs)
+        pb = b.worker_pids()
+        assert len(pb) == 2 and not set(pa) & set(pb)
+        a.close()
+        assert a.worker_pids() == [] and b.worker_pids() == pb
+        for x, y in zip(expected, b.simulate_many(specs), strict=True):
+            _same(x, y)
+        assert b.worker_pids() == pb
+        with pytest.raises(RuntimeError, match="closed"):
+            a.start_workers()
+    assert LocalBackend(panel, workers=1).start_workers() == []  # one worker never forks
+
+
+def test_small_batches_after_start_workers_reuse_them(panel: Panel) -> None:
+    """The server forks up front and then hands the backend batches of any size (one multi-simulation,
+    one simulation): none of them forks again."""
+    with LocalBackend(panel, workers=3) as backend:
+        pids = backend.start_workers()
+        for specs in (_specs()[:1], _specs()[:2], _specs()):
+            got = backend.simulate_many(specs)
+            for a, b in zip(simulate_many(specs, panel, workers=1), got, strict=True):
+                _same(a, b)
+            assert backend.worker_pids() == pids

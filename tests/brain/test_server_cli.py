@@ -101,6 +101,8 @@ def test_serve_process_end_to_end(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert proc.returncode == 0
     assert db.exists()
     stored = b"".join(p.read_bytes() for p in db.parent.iterdir())

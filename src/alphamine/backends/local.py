@@ -10,9 +10,10 @@ Contract: `simulate_many(specs)` returns exactly what `alphamine.sim.batch.simul
 workers=, cache_bytes=)` returns (same order, `SimResult` or `SimFailure` per spec, a failure never
 stops the batch). The backend owns its `ForkPool` (its kept workers, their panel, cache budget and
 epoch), so two backends never disturb each other's workers; batches from several threads (a server's
-runner threads) share this backend's workers, each getting exactly its own outcomes. `start_workers()` forks the workers now, from the calling thread
-(a server calls it before its threads exist); otherwise the first batch forks them. `checks()` is None:
-a local result already carries every check it has. `close()` stops the workers; it is idempotent.
+runner threads) share this backend's workers, each getting exactly its own outcomes. `start_workers()`
+forks the workers now, from the calling thread (a server calls it before its threads exist);
+otherwise the first batch forks them. `checks()` is None: a local result already carries every check
+it has. `close()` stops the workers (after running batches end); it is idempotent.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from alphamine.sim.batch import DEFAULT_CACHE_BYTES, ForkPool, SimSpec
 
 DEFAULT_REGION = "USA"
 """The bundled sample is S&P 500 data; synthetic markets imitate it."""
+
 
 class LocalBackend:
     """Simulations on this machine over one `Panel` (module doc).

@@ -106,6 +106,7 @@ class ServerDB:
         self._conn = _connect(path)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []  # every thread's read connection, closed by close()
+        self._readers_lock = threading.Lock()  # not the write lock: a writer's transaction may be long
         self._closed = False
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -118,7 +119,7 @@ class ServerDB:
             return None
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            with self._lock:
+            with self._readers_lock:
                 if self._closed:
                     raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
                 conn = _connect(self.path)
@@ -187,11 +188,12 @@ class ServerDB:
         return out
 
     def close(self) -> None:
-        with self._lock:
+        with self._readers_lock:
             self._closed = True
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+        with self._lock:
             self._conn.close()
 
 

@@ -9,7 +9,6 @@ min == max).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
 
 from alphamine.ops.cross import kernels as K
 from alphamine.ops.cross._util import op, readonly
@@ -91,6 +90,8 @@ def quantile(x: np.ndarray, driver: str = "gaussian", sigma: float = 1.0) -> np.
     p = order_stat(x, None, QUANT_P)
     drv = driver.lower()
     if drv == "gaussian":
+        from scipy.special import ndtri  # imported on use: lint and --help need no scipy
+
         out = ndtri(p)
     elif drv == "uniform":
         out = p - 0.5

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from alphamine.ops.elementwise._util import IGNORE_ALL, new_out, number, reg, series, ufunc_unary
 from alphamine.ops.registry import Category, ParamError
@@ -71,6 +70,8 @@ def fraction_kernel(x: np.ndarray) -> np.ndarray:
 
 def sigmoid_kernel(x: np.ndarray) -> np.ndarray:
     out = new_out(np.shape(x))
+    from scipy.special import expit  # imported on use: lint and --help need no scipy
+
     expit(x, out=out)
     return out
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from alphamine.ops.registry import MAX_LOOKBACK, ArgKind, Param, check_param
 from alphamine.ops.ts import kernels_decay as kd
@@ -55,7 +54,9 @@ def ts_quantile(x: Any, d: int, driver: str = "gaussian") -> np.ndarray:
         return nan_panel(a.shape)
     p = kd.rank_kernel(a, d, kd.RANK_SHIFTED, 0.0)
     if drv == "gaussian":
-        special.ndtri(p, out=p)
+        from scipy.special import ndtri  # imported on use: lint and --help need no scipy
+
+        ndtri(p, out=p)
     elif drv == "cauchy":
         p -= 0.5
         p *= np.pi
