@@ -12,10 +12,12 @@ each on its own `LocalBackend` with the same worker count:
 
 Fairness: both backends fork their workers and run one untimed pass first; every timed pass starts
 with `clear_caches()`; the passes alternate (direct, HTTP, direct, ...) and the best of `--repeats`
-of each is compared (the median is printed too: the cores may be shared). Clients log in before the
-clock, as a BRAIN client logs in once per session. By default they run in a separate process, as
-BRAIN clients do (on the same cores, but not sharing the server's GIL); `--in-process-clients` runs
-them as threads of the server's process, the harness of this script's first version.
+of each is compared (the median is printed too, and the CPU other processes used meanwhile: the
+cores may be shared). Clients log in before the clock, as a BRAIN client logs in once per session.
+By default they run in a separate process, as BRAIN clients do: on the same cores, competing with
+the workers (harsher than threads of the server's process, whose Python work the GIL keeps to one
+core); `--in-process-clients` runs them as threads of the server's process, the harness of this
+script's first version.
 The HTTP path's cost is 1 - rate(HTTP) / rate(direct); target <= 25 %.
 
 Usage: .venv/bin/python benchmarks/brain_serve.py [--n 200] [--concurrency 8] [--multi 10] [--workers 2]
@@ -143,8 +145,8 @@ def main() -> None:
     specs = [SimSpec(e, make_settings(SETTINGS)) for e in exprs]
     chunks = [exprs[i : i + args.multi] for i in range(0, len(exprs), args.multi)]
     direct_backend = LocalBackend(panel, workers=args.workers)
-    direct_backend.start_workers()
     times: dict[str, list[float]] = {"direct": [], "http": []}
+    others = OtherCpu([] if conn is None else [proc.pid])
     with tempfile.TemporaryDirectory() as d, LocalBackend(panel, workers=args.workers) as served:
         app = create_app(
             served, db_path=Path(d) / "b.sqlite3", users={EMAIL: PASSWORD}, retry_after=0.05,
@@ -168,12 +170,16 @@ def main() -> None:
 
             for timed in [False] + [True] * args.repeats:  # the untimed pass warms both paths
                 clear_caches()
+                if timed:
+                    others.start(direct_backend.worker_pids() + served.worker_pids())
                 t0 = time.perf_counter()
                 direct = direct_backend.simulate_many(specs)
                 t_direct = time.perf_counter() - t0
                 assert not any(isinstance(r, SimFailure) for r in direct)
                 clear_caches()
                 t_http, n_http = http_pass()
+                if timed:
+                    others.stop()
                 assert n_http == args.n, f"{n_http} of {args.n} simulations completed over HTTP"
                 if timed:
                     times["direct"].append(t_direct)
@@ -183,10 +189,50 @@ def main() -> None:
             elif clients is not None:
                 clients.close()
     direct_backend.close()
-    report(args, times)
+    report(args, times, others)
 
 
-def report(args: Any, times: dict[str, list[float]]) -> None:
+class OtherCpu:
+    """CPU seconds the rest of the machine used during the timed passes (Linux /proc; else 0): the
+    busy time of all cores minus that of this benchmark's processes (itself, its client process and
+    the workers, which live through every timed pass)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids, self.used, self.wall = [os.getpid(), *pids], 0.0, 0.0
+        self._start: tuple[float, float, float, list[int]] | None = None
+
+    @staticmethod
+    def _seconds(ticks: float) -> float:
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def _machine(self) -> float:
+        try:
+            v = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError):
+            return 0.0
+        return self._seconds(sum(v) - v[3] - v[4])  # all but idle and iowait
+
+    def _own(self, workers: list[int]) -> float:
+        total = 0.0
+        for pid in [*self.pids, *workers]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += self._seconds(int(fields[11]) + int(fields[12]))
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+    def start(self, workers: list[int]) -> None:
+        self._start = (self._machine(), self._own(workers), time.perf_counter(), workers)
+
+    def stop(self) -> None:
+        assert self._start is not None
+        machine, own, t0, workers = self._start
+        self.used += max(0.0, (self._machine() - machine) - (self._own(workers) - own))
+        self.wall += time.perf_counter() - t0
+
+
+def report(args: Any, times: dict[str, list[float]], others: OtherCpu) -> None:
     best = {k: min(v) for k, v in times.items()}
     median = {k: statistics.median(v) for k, v in times.items()}
     where = "in the server's process" if args.in_process_clients else "in their own process"
@@ -204,6 +250,8 @@ def report(args: Any, times: dict[str, list[float]]) -> None:
     )
     cost, cost_median = 1 - best["direct"] / best["http"], 1 - median["direct"] / median["http"]
     print(f"\nHTTP cost: {cost:.1%} of the direct throughput (medians: {cost_median:.1%}; target <= 25 %)")
+    share = others.used / (others.wall * (os.cpu_count() or 1)) if others.wall else 0.0
+    print(f"Other processes used {others.used:.1f} CPU seconds during the timed passes ({share:.0%} of the machine)")
 
 
 if __name__ == "__main__":
