@@ -27,16 +27,12 @@ from alphamine.expr.ast import (
     Ternary,
     Unary,
 )
+from alphamine.infix import INFIX_OPERATORS
 
 Path = tuple[int, ...]
 
-# Infix spellings -> registered operator names (the registry's `symbol`s; "neg" is unary minus).
-DEFAULT_SYMBOLS: dict[str, str] = {
-    "+": "add", "-": "subtract", "*": "multiply", "/": "divide", "^": "power",
-    "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal",
-    "==": "equal", "!=": "not_equal", "&&": "and", "||": "or", "!": "not", "neg": "reverse",
-    "?:": "if_else",
-}
+DEFAULT_SYMBOLS: dict[str, str] = INFIX_OPERATORS
+"""Infix spellings -> registered operator names (`alphamine.infix`, the one definition)."""
 
 
 def children(node: Node) -> tuple[Node, ...]:

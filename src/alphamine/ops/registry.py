@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from alphamine.data.fields import FieldType
+from alphamine.infix import INFIX_OPERATORS
 
 V = TypeVar("V")
 
@@ -374,6 +375,11 @@ def register(op: Operator) -> Operator:
     if op.name in REGISTRY:
         raise ValueError(f"operator {op.name!r} is registered twice")
     if op.symbol is not None:
+        if INFIX_OPERATORS.get(op.symbol) != op.name:
+            raise ValueError(
+                f"operator {op.name!r} declares symbol {op.symbol!r}, which alphamine.infix maps to "
+                f"{INFIX_OPERATORS.get(op.symbol)!r}"
+            )
         if op.symbol in SYMBOLS:
             raise ValueError(f"symbol {op.symbol!r} is registered twice")
         SYMBOLS[op.symbol] = op.name
