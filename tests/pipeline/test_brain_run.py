@@ -62,3 +62,25 @@ def test_brain_backend_run_matches_local_run(tmp_path) -> None:
     for path in (tmp_path / "rb").rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_a_platform_dataset_run_mines_the_platforms_field_listing(tmp_path) -> None:
+    panel = synthetic(60, 400, seed=2)
+    server = create_app(
+        LocalBackend(panel, workers=1), db_path=tmp_path / "srv.sqlite3", users={EMAIL: PASSWORD}, retry_after=0.05
+    )
+    fundamental = {n for n, i in panel.catalogue.items() if i.dataset == "fundamental"}
+    groups = {n for n, i in panel.catalogue.items() if i.type.value == "GROUP"}
+    with serve_in_thread(server) as url:
+        res = CliRunner().invoke(
+            app,
+            ["run", *ARGS, "--run-id", "f", "--runtime-root", str(tmp_path / "rf"), "--backend", "brain",
+             "--brain-url", url, "--dataset", "fundamental"],
+            env={"BRAIN_EMAIL": EMAIL, "BRAIN_PASSWORD": PASSWORD},
+        )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with Store.open(tmp_path / "rf" / "alphamine.sqlite3") as store:
+        rows = store.candidates(run_id="f")
+    used = {f for r in rows for f in r.fields}
+    assert used and used <= fundamental | groups, used - fundamental - groups
+    assert used & fundamental

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 from rich.console import Console
 
 from alphamine.backends.base import Backend
+from alphamine.data.fields import FieldInfo, FieldType
 from alphamine.data.panel import Panel
 from alphamine.pipeline.config import RunConfig
 from alphamine.sim.settings import Settings
@@ -27,6 +29,7 @@ class RunContext:
     quiet: bool = False
     backend: Backend | None = None
     """Where SIMULATE runs (the CLI builds it); None: a `LocalBackend` over `panel` on first use."""
+    _catalogue: dict[str, FieldInfo] | None = field(default=None, repr=False)
 
     def simulator(self) -> Backend:
         """The run's simulation backend (see `backend`)."""
@@ -40,6 +43,35 @@ class RunContext:
     def backend_name(self) -> str:
         """The store's `backend` column for this run's results ('local' when none was given)."""
         return self.backend.name if self.backend is not None else "local"
+
+    @property
+    def catalogue(self) -> Mapping[str, FieldInfo]:
+        """The fields candidates may use. A platform run with a dataset mines the platform's own
+        data-fields listing of that dataset (plus every GROUP field, for neutralization); otherwise
+        the local panel's catalogue."""
+        platform = self.config.platform
+        if self.backend is None or self.backend.name != "brain" or platform is None or not platform.dataset:
+            return self.panel.catalogue
+        if self._catalogue is None:
+            listing = self.backend.catalogue()
+            self._catalogue = {
+                name: info
+                for name, info in listing.items()
+                if info.dataset == platform.dataset or info.type == FieldType.GROUP
+            }
+            if not any(i.dataset == platform.dataset for i in self._catalogue.values()):
+                raise ValueError(f"the platform lists no field of dataset {platform.dataset!r} for these settings")
+        return self._catalogue
+
+    @property
+    def history_days(self) -> int | None:
+        """Days of history for lint's lookback check: the panel's, or None on the platform's data."""
+        return None if self.catalogue is not self.panel.catalogue else self.panel.n_days
+
+    def offers_universe(self, universe: str) -> bool:
+        if self.backend is not None and self.backend.name == "brain":
+            return universe in self.backend.universes()
+        return universe in self.panel.universes
 
     @property
     def fingerprint(self) -> str:

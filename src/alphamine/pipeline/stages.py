@@ -32,8 +32,8 @@ def generation_context(rc: RunContext, iteration: int, stage: str) -> Generation
     fields, ops = rc.store.exploration_counts()
     salt = sum(ord(c) for c in stage)
     return GenerationContext(
-        catalogue=rc.panel.catalogue,
-        n_days=rc.panel.n_days,
+        catalogue=rc.catalogue,
+        n_days=rc.panel.n_days,  # windows stay within the local history either way
         base_settings=rc.settings,
         rng=np.random.default_rng([rc.config.seed, iteration, salt]),
         explored_fields=dict(fields),
@@ -57,7 +57,7 @@ def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], c
         if key in seen or rc.store.find_candidate(h, key[1], run_id=rc.run_id, conn=conn) is not None:
             continue
         seen.add(key)
-        fields = sorted(fields_used(program, rc.panel.catalogue)) if program is not None else []
+        fields = sorted(fields_used(program, rc.catalogue)) if program is not None else []
         ops = sorted(operators_used(program)) if program is not None else []
         ids.append(
             rc.store.add_candidate(
@@ -85,7 +85,7 @@ def inspect_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dic
     duplicate."""
     counts = {"queued": 0, "invalid": 0, "duplicate": 0}
     for row in rows:
-        diags = check(row.expression, rc.panel.catalogue, n_days=rc.panel.n_days)
+        diags = check(row.expression, rc.catalogue, n_days=rc.history_days)
         errors = [d for d in diags if d.severity == "error"]
         if errors:
             rc.store.set_candidate_status(
@@ -93,7 +93,7 @@ def inspect_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dic
             )
             counts["invalid"] += 1
             continue
-        if row.settings.universe not in rc.panel.universes:
+        if not rc.offers_universe(row.settings.universe):
             rc.store.set_candidate_status(
                 [row.id], CS.INVALID, reason=f"unknown universe {row.settings.universe}", conn=conn
             )
