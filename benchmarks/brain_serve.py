@@ -14,14 +14,13 @@ Fairness: both backends fork their workers and run one untimed pass first; every
 with `clear_caches()`; the passes alternate (direct, HTTP, direct, ...) and the best of `--repeats`
 of each is compared (the median is printed too, and the CPU other processes used meanwhile: the
 cores may be shared). Clients log in before the clock, as a BRAIN client logs in once per session.
-By default they run in a separate process, as BRAIN clients do: on the same cores, competing with
-the workers (harsher than threads of the server's process, whose Python work the GIL keeps to one
-core); `--in-process-clients` runs them as threads of the server's process, the harness of this
-script's first version.
+By default they run in a separate process, as BRAIN clients do (on the same cores, competing with
+the workers, but not for the server's GIL); `--in-process-clients` runs them as threads of the
+server's process, the harness of this script's first version.
 The HTTP path's cost is 1 - rate(HTTP) / rate(direct); target <= 25 %.
 
 Usage: .venv/bin/python benchmarks/brain_serve.py [--n 200] [--concurrency 8] [--multi 10] [--workers 2]
-       [--repeats 3] [--in-process-clients]
+       [--repeats 5] [--in-process-clients]
 """
 
 from __future__ import annotations
@@ -122,7 +121,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--multi", type=int, default=10)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--in-process-clients", action="store_true")
     args = parser.parse_args()
     conn: Connection | None = None

@@ -258,3 +258,46 @@ def test_the_worker_handler_does_not_spin_while_results_wait(
         other.join()
     assert wakeups[0] < 20, wakeups[0]
     assert len(got) == 2 * len(EXPRS)
+
+
+def test_a_forked_child_starts_without_its_parents_workers(fork_pool: ForkPool) -> None:
+    """A process forked while a batch runs (a pipeline's child, say) inherits the pool object with the
+    parent's workers and their batch count: it must neither wait for that batch nor use or stop those
+    workers, but fork its own."""
+    import signal
+
+    panel = small_market(6)
+    pids = fork_pool.start(panel, 2)
+    expected = _alone(EXPRS[:3], panel)
+    gate, entered = threading.Event(), threading.Event()
+
+    def held(done: int, total: int, result: object) -> None:
+        entered.set()
+        gate.wait(60)
+
+    t = threading.Thread(target=lambda: fork_pool.simulate_many(EXPRS, panel, SETTINGS, workers=2, progress=held))
+    t.start()
+    try:
+        assert entered.wait(60)  # the parent's workers have a batch running
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through its exit status
+            code = 1
+            try:
+                got = [_key(r) for r in fork_pool.simulate_many(EXPRS[:3], panel, SETTINGS, workers=2)]
+                own = fork_pool.worker_pids()
+                code = 0 if got == expected and len(own) == 2 and not set(own) & set(pids) else 2
+                fork_pool.close()
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 60
+        while (waited := os.waitpid(child, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+                pytest.fail("the forked child waited for its parent's batch")
+            time.sleep(0.05)
+        assert os.waitstatus_to_exitcode(waited[1]) == 0
+    finally:
+        gate.set()
+        t.join(60)
+    assert fork_pool.worker_pids() == pids  # the parent's workers are untouched

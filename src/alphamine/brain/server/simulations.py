@@ -11,7 +11,7 @@ Contract:
   numeric `Retry-After`, and the `X-Ratelimit-*` quota headers (also on 400 and 429).
 - `Retry-After` (seconds, two decimals) is the runner's estimate of the time the simulation still
   needs (`Runner.eta`), at least the server's `retry_after` and at most `MAX_RETRY_AFTER`: a client
-  that follows it polls about once, not every `retry_after` seconds for the whole run.
+  that follows it polls a job about twice, not every `retry_after` seconds for the whole run.
 - `GET /simulations/{id}` while WAITING/SIMULATING -> 200 `{"progress": 0..1}` + `Retry-After`;
   finished -> `{id, type, settings, regular, status, alpha}` (`message` and `location` on ERROR,
   `parent` on a child); a parent -> `{id, type, settings, status, children, [message]}`, without
