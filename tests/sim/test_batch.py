@@ -123,16 +123,17 @@ def test_kept_workers_belong_to_the_process_that_forked_them() -> None:
 def test_clear_caches_empties_a_worker_cache_at_its_next_task() -> None:
     """The mechanism in-process: a task from a later epoch empties the cache filled in an earlier one."""
     from alphamine.sim import batch as B
+    from alphamine.sim import workers as W
     from alphamine.sim.evaluate import SubexpressionCache
 
     fork_pool, cache = B.ForkPool(), SubexpressionCache(1 << 20)
-    saved = B._STATE
+    saved = W._STATE
     try:
-        B._STATE = state = B._WorkerState(small_market(4), None, 1 << 20, cache, fork_pool._epoch)  # as a worker
+        W._STATE = state = W.WorkerState(small_market(4), None, 1 << 20, cache, fork_pool._epoch)  # as a worker
         cache.put("x", np.zeros((2, 2)))
-        assert B._run_chunk((fork_pool._epoch, [])) == [] and len(cache) == 1  # same epoch: kept
+        assert W.run_chunk((fork_pool._epoch, [])) == [] and len(cache) == 1  # same epoch: kept
         B.clear_caches()  # every pool of the process
-        assert B._run_chunk((fork_pool._epoch, [])) == [] and len(cache) == 0
+        assert W.run_chunk((fork_pool._epoch, [])) == [] and len(cache) == 0
         assert state.epoch == fork_pool._epoch
     finally:
-        B._STATE = saved
+        W._STATE = saved

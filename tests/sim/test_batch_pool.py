@@ -74,17 +74,17 @@ def test_a_lone_task_runs_on_warm_workers_not_in_the_caller(fork_pool: ForkPool)
     panel = small_market(4)
     fork_pool.start(panel, 2)
     seen: list[int] = []
-    original = B._run_one
+    original = B.run_one
 
     def spy(state: Any, spec: Any) -> Any:
         seen.append(os.getpid())
         return original(state, spec)
 
-    B._run_one = spy  # type: ignore[assignment]
+    B.run_one = spy  # type: ignore[assignment]
     try:
         got = fork_pool.simulate_many(EXPRS[:1], panel, SETTINGS, workers=2)
     finally:
-        B._run_one = original  # type: ignore[assignment]
+        B.run_one = original  # type: ignore[assignment]
     assert seen == []  # not simulated in this process (the workers were forked before the spy)
     assert [_key(r) for r in got] == _alone(EXPRS[:1], panel)
 
