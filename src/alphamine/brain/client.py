@@ -34,13 +34,9 @@ Errors never contain the password: it is a `Secret`, revealed only to build the 
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import logging
-import os
 import random
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +48,7 @@ import httpx
 
 from alphamine.brain import mapping as M
 from alphamine.brain.credentials import Credentials, resolve_base_url
+from alphamine.brain.listings import PAGE_LIMIT, Listings
 from alphamine.brain.mapping import Started, SubmitVerdict, spread
 from alphamine.brain.retry import (
     BrainAuthError,
@@ -73,7 +70,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 REAUTH_INTERVAL = 15 * 60.0
 POLL_LIMIT = 4 * 3600.0
 BUSY_WAIT = 30 * 60.0
-PAGE_LIMIT, MAX_OFFSET = 50, 10_000
 DAILY_LIMIT_MARK, CONCURRENT_MARK = "daily simulation limit", "CONCURRENT_SIMULATION_LIMIT_EXCEEDED"
 CORRELATION_KINDS = ("self", "prod", "power-pool")
 MAX_RELOGINS = 10
@@ -95,7 +91,7 @@ def _detail(r: httpx.Response) -> str:
     return " ".join(json.dumps(body).split())[:300]
 
 
-class BrainClient:
+class BrainClient(Listings):
     """The BRAIN REST client (module doc). Thread-safe; use as a context manager or call `close()`."""
 
     wait_note_interval = 60.0
@@ -403,80 +399,6 @@ class BrainClient:
             return None
         body: dict[str, Any] | None = self._json(r, "GET", path)
         return body
-
-    # ------------------------------------------------------------------ listings (cached per day)
-    def _cached(self, kind: str, params: Mapping[str, Any], fetch: Callable[[], Any]) -> Any:
-        text = json.dumps([self.base_url, kind, sorted((k, str(v)) for k, v in params.items())])
-        key = f"{kind}-{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"
-        day = dt.date.today().isoformat()
-        if (day, key) in self._memo:
-            return self._memo[(day, key)]
-        path = self.cache_dir / day / f"{key}.json" if self.cache_dir is not None else None
-        if path is not None and path.is_file():
-            try:
-                value = json.loads(path.read_text(encoding="utf-8"))
-                self._memo[(day, key)] = value
-                return value
-            except (OSError, ValueError):
-                log.warning("ignoring an unreadable cache file %s", path)
-        value = fetch()
-        self._memo[(day, key)] = value
-        if path is not None and self.cache_dir is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for old in self.cache_dir.glob("[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]"):
-                if old.name < day:  # earlier days' listings are stale
-                    shutil.rmtree(old, ignore_errors=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(value), encoding="utf-8")
-            os.replace(tmp, path)
-        return value
-
-    def _paged(self, path: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        offset, limit = 0, min(self.page_limit, PAGE_LIMIT)
-        while offset < MAX_OFFSET:
-            body = self._json(self._call("GET", path, params={**params, "limit": limit, "offset": offset}), "GET", path)
-            results = list(body.get("results") or []) if isinstance(body, Mapping) else []
-            out.extend(results)
-            offset += len(results)
-            if not results or offset >= int(body.get("count", offset)):
-                break
-        return out
-
-    def simulation_options(self) -> dict[str, Any]:
-        """`OPTIONS /simulations` (the settings' choices), cached per day."""
-        def fetch() -> Any:
-            return self._json(self._call("OPTIONS", "/simulations"), "OPTIONS", "/simulations")
-
-        body: dict[str, Any] = self._cached("options", {}, fetch)
-        return body
-
-    def _scoped(self, kind: str, path: str, region: str, delay: int, universe: str, instrument_type: str,
-                filters: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-        params = {"instrumentType": instrument_type, "region": region, "delay": delay, "universe": universe,
-                  **(filters or {})}
-        result: list[dict[str, Any]] = self._cached(kind, params, lambda: self._paged(path, params))
-        return result
-
-    def data_sets(self, *, region: str, delay: int, universe: str, instrument_type: str = "EQUITY",
-                  filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every `/data-sets` record of a scope (paged by 50), cached per day."""
-        return self._scoped("data-sets", "/data-sets", region, delay, universe, instrument_type, filters)
-
-    def data_fields(self, *, region: str, delay: int, universe: str, instrument_type: str = "EQUITY",
-                    filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every `/data-fields` record of a scope (paged by 50; `filters` in BRAIN's names, e.g.
-        `{"dataset.id": "pv1"}`), cached per day."""
-        return self._scoped("data-fields", "/data-fields", region, delay, universe, instrument_type, filters)
-
-    def operators(self) -> list[dict[str, Any]]:
-        """`/operators` (a bare list; `{operators: [...]}` also accepted), cached per day."""
-        def fetch() -> Any:
-            body = self._json(self._call("GET", "/operators"), "GET", "/operators")
-            return body.get("operators", []) if isinstance(body, Mapping) else body
-
-        result: list[dict[str, Any]] = self._cached("operators", {}, fetch)
-        return result
 
     # ------------------------------------------------------------------ submission (humans only)
     def submit(self, alpha_id: str, *, confirmed: bool) -> M.SubmitVerdict:
