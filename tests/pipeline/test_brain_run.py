@@ -84,3 +84,18 @@ def test_a_platform_dataset_run_mines_the_platforms_field_listing(tmp_path) -> N
     used = {f for r in rows for f in r.fields}
     assert used and used <= fundamental | groups, used - fundamental - groups
     assert used & fundamental
+
+
+def test_max_sim_alphas_counts_what_a_resumed_run_already_spent(tmp_path, monkeypatch) -> None:
+    from alphamine.cli.backend_factory import build_backend
+    from alphamine.pipeline.config import PlatformConfig, RunConfig
+
+    monkeypatch.setenv("BRAIN_EMAIL", EMAIL)
+    monkeypatch.setenv("BRAIN_PASSWORD", PASSWORD)
+    platform = PlatformConfig.model_validate({"brain_url": "http://127.0.0.1:9", "max_sim_alphas": 5})
+    config = RunConfig.model_validate({"backend": "brain", "platform": platform})
+    backend = build_backend(config, tmp_path, already_simulated=3)
+    try:
+        assert backend.budget.remaining == 2
+    finally:
+        backend.close()

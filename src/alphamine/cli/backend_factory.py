@@ -12,10 +12,11 @@ BRAIN_CACHE_DIR = "brain_cache"
 """Per-day cache of the platform's listings (data fields, operators, options) inside the runtime root."""
 
 
-def build_backend(config: Any, runtime_root: Path) -> Any:
+def build_backend(config: Any, runtime_root: Path, *, already_simulated: int = 0) -> Any:
     """The backend a run's config names: None for `local` (the pipeline uses a `LocalBackend` over the
     run's panel with `config.workers`), a `BrainBackend` for `brain`. One red line on bad credentials
-    or options; the password is read at run time and never stored."""
+    or options; the password is read at run time and never stored. `already_simulated`: platform
+    simulations the run spent before (a resume), charged to `--max-sim-alphas` first."""
     if config.backend == "local":
         return None
     if config.backend != "brain":
@@ -37,14 +38,22 @@ def build_backend(config: Any, runtime_root: Path) -> Any:
         raise fail(str(e)) from None
     runtime_root.mkdir(parents=True, exist_ok=True)
     client = BrainClient(credentials, base_url=url, cache_dir=runtime_root / BRAIN_CACHE_DIR)
+    budget = SimulationBudget(platform.max_sim_alphas) if platform.max_sim_alphas else None
+    if budget is not None and already_simulated:
+        budget.take(already_simulated)
     return BrainBackend(
         client,
         leases=LeaseFile(runtime_root, capacity=platform.concurrency * platform.batch_size),
         usage=UsageLedger(runtime_root),
-        budget=SimulationBudget(platform.max_sim_alphas) if platform.max_sim_alphas else None,
+        budget=budget,
         batch_size=platform.batch_size,
         concurrency=platform.concurrency,
         region=settings.region,
         delay=settings.delay,
         universe=settings.universe,
     )
+
+
+def platform_simulations_of(store: Any, run_id: str) -> int:
+    """Platform simulations a run has started: the URLs its SIMULATE tasks committed."""
+    return sum(len(t.payload.get("submitted") or {}) for t in store.tasks(run_id) if t.kind == "simulate_batch")

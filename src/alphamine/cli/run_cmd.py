@@ -265,18 +265,19 @@ def _finish(console: Console, runtime_root: Path, db: str | None, outcome: Any) 
 
 def _stored_backend(run_id: str, runtime_root: Path, db: str | None) -> Any:
     """The backend a stored run was started with (None: local, or a run the controller will report)."""
-    from alphamine.cli.backend_factory import build_backend
+    from alphamine.cli.backend_factory import build_backend, platform_simulations_of
     from alphamine.pipeline.config import RunConfig
 
     with open_records(runtime_root, db) as store:
         row = store.get_run(run_id)
+        spent = platform_simulations_of(store, run_id) if row is not None else 0
     if row is None:
         return None
     try:
         config = RunConfig.model_validate(row.config)
     except ValueError:
         return None  # resume_run reports the unreadable config
-    return build_backend(config, runtime_root)
+    return build_backend(config, runtime_root, already_simulated=spent)
 
 
 def resume(
