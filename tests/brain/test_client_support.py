@@ -26,9 +26,9 @@ from alphamine.backends.base import Outcome, Progress
 from alphamine.brain.client import BrainClient
 from alphamine.brain.credentials import Credentials
 from alphamine.brain.retry import CircuitBreaker, RetryPolicy
-from alphamine.data.fields import FieldInfo
 from alphamine.data.panel import Panel
 from alphamine.sim.batch import SimSpec
+from tests.brain.test_server_support import DelegatingBackend
 
 try:
     from alphamine.brain.server import create_app, serve_in_thread
@@ -44,35 +44,16 @@ USERS = {EMAIL: PASSWORD}
 REPO = Path(__file__).resolve().parents[2]
 
 
-class SlowBackend:
+class SlowBackend(DelegatingBackend):
     """A LocalBackend whose batches take `seconds` longer (module doc)."""
 
-    name = "local"
-
     def __init__(self, inner: LocalBackend, seconds: float) -> None:
-        self.inner, self.seconds = inner, seconds
-
-    def catalogue(self) -> Mapping[str, FieldInfo]:
-        return self.inner.catalogue()
-
-    def universes(self) -> Sequence[str]:
-        return self.inner.universes()
-
-    def regions(self) -> Sequence[str]:
-        return self.inner.regions()
-
-    def fingerprint(self) -> str | None:
-        return self.inner.fingerprint()
+        super().__init__(inner)
+        self.seconds = seconds
 
     def simulate_many(self, specs: Sequence[SimSpec], progress: Progress | None = None) -> list[Outcome]:
         time.sleep(self.seconds)
         return self.inner.simulate_many(specs, progress)
-
-    def checks(self, alpha_id: str) -> list[dict[str, Any]] | None:
-        return None
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @contextmanager

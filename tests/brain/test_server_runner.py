@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,12 @@ from alphamine.backends.base import Outcome, Progress
 from alphamine.brain.server.common import plain
 from alphamine.brain.server.db import ServerDB
 from alphamine.brain.server.runner import ETA_SHARE, Job, Leaf, Runner
-from alphamine.data.fields import FieldInfo
 from alphamine.data.panel import Panel
 from alphamine.data.synthetic import synthetic
 from alphamine.sim.batch import SimFailure, SimSpec, simulate_many
 from alphamine.sim.result import SimResult
 from alphamine.sim.settings import make_settings
-from tests.brain.test_server_support import POLL_LIMIT_S, login, poll, regular, running_server
+from tests.brain.test_server_support import POLL_LIMIT_S, DelegatingBackend, login, poll, regular, running_server
 
 CODES = ["rank(-ts_delta(close, 5))", "ts_corr(rank(open), rank(volume), 10)", "zscore(ts_mean(close, 7))",
          "group_neutralize(rank(-returns), industry)", "-ts_rank(volume / adv20, 10)"]  # fmt: skip
@@ -40,31 +39,6 @@ def _local(panel: Panel, code: str) -> dict[str, Any]:
     return plain(out.to_json())  # type: ignore[no-any-return]
 
 
-class _Delegate:
-    """The Backend protocol's questions answered by a LocalBackend."""
-
-    name = "local"
-
-    def __init__(self, inner: LocalBackend) -> None:
-        self.inner = inner
-
-    def catalogue(self) -> Mapping[str, FieldInfo]:
-        return self.inner.catalogue()
-
-    def universes(self) -> Sequence[str]:
-        return self.inner.universes()
-
-    def regions(self) -> Sequence[str]:
-        return self.inner.regions()
-
-    def fingerprint(self) -> str | None:
-        return self.inner.fingerprint()
-
-    def checks(self, alpha_id: str) -> list[dict[str, Any]] | None:
-        return None
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_workers_are_forked_by_create_app_and_reused_by_the_runner(panel: Panel, tmp_path: Path) -> None:
@@ -101,7 +75,7 @@ def test_workers_are_forked_by_create_app_and_reused_by_the_runner(panel: Panel,
                 assert results[code][block] == expected[block], (code, block)
 
 
-class _StagedBackend(_Delegate):
+class _StagedBackend(DelegatingBackend):
     """The first batch waits for `hold`; later batches report their first `first` outcomes, then wait
     for `gate` before reporting the rest."""
 
@@ -150,7 +124,7 @@ def test_a_job_is_written_as_soon_as_its_last_result_arrives(panel: Panel, tmp_p
         assert backend.batches == [1, 4]  # the two jobs really shared one batch
 
 
-class _PacedBackend(_Delegate):
+class _PacedBackend(DelegatingBackend):
     """Reports one failure per spec every `pace` seconds (no simulation): a backend of known speed."""
 
     def __init__(self, inner: LocalBackend, pace: float) -> None:

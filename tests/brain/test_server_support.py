@@ -29,15 +29,13 @@ USERS = {EMAIL: PASSWORD, OTHER: OTHER_PASSWORD, "lister@example.com": "x", "sub
 POLL_LIMIT_S = 30.0
 
 
-class GatedBackend:
-    """A LocalBackend whose batches wait for `gate` (module doc); `entered` is set when one waits."""
+class DelegatingBackend:
+    """The Backend protocol answered by a real LocalBackend; subclasses change `simulate_many` only."""
 
     name = "local"
 
     def __init__(self, inner: LocalBackend) -> None:
         self.inner = inner
-        self.gate = threading.Event()
-        self.entered = threading.Event()
 
     def catalogue(self) -> Mapping[str, FieldInfo]:
         return self.inner.catalogue()
@@ -52,13 +50,28 @@ class GatedBackend:
         return self.inner.fingerprint()
 
     def simulate_many(self, specs: Sequence[SimSpec], progress: Progress | None = None) -> list[Outcome]:
-        self.entered.set()
-        if not self.gate.wait(POLL_LIMIT_S):
-            raise TimeoutError("the test never opened the gate")
         return self.inner.simulate_many(specs, progress)
 
     def checks(self, alpha_id: str) -> list[dict[str, Any]] | None:
         return None
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class GatedBackend(DelegatingBackend):
+    """A LocalBackend whose batches wait for `gate` (module doc); `entered` is set when one waits."""
+
+    def __init__(self, inner: LocalBackend) -> None:
+        super().__init__(inner)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def simulate_many(self, specs: Sequence[SimSpec], progress: Progress | None = None) -> list[Outcome]:
+        self.entered.set()
+        if not self.gate.wait(POLL_LIMIT_S):
+            raise TimeoutError("the test never opened the gate")
+        return self.inner.simulate_many(specs, progress)
 
     def close(self) -> None:
         self.gate.set()
