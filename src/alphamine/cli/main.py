@@ -1,59 +1,46 @@
-"""`alphamine` command line: the only composition root (ARCHITECTURE.md)."""
+"""`alphamine` command line: the only composition root (ARCHITECTURE.md).
+
+Why two ways in: building the full command tree imports every command module and has Typer inspect
+some 60 function signatures (~0.1 s) before any command runs. `alphamine lint EXPR` is a command users
+run in loops and editors, so `main` serves it from a tree holding only `lint` (same function, same
+options, same help); every other invocation gets the full tree (`alphamine.cli.app`).
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from typing import Any
 
-from alphamine.cli.bench_cmd import bench
-from alphamine.cli.brain_cmd import brain_app
-from alphamine.cli.data_cmd import data_app
-from alphamine.cli.demo_cmd import demo
-from alphamine.cli.expression_args import ExpressionCommand
-from alphamine.cli.lint_cmd import register_lint
-from alphamine.cli.ops_cmd import ops_app
-from alphamine.cli.platform_cmd import submit, usage
-from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
-from alphamine.cli.run_cmd import gate, report, resume, run
-from alphamine.cli.simulate_cmd import simulate_command
-from alphamine.cli.status_cmd import export, status
-from alphamine.cli.tasks_cmd import retry_sim, tasks
-
-app = typer.Typer(
-    name="alphamine",
-    help="Mine, check, simulate and report formulaic (FASTEXPR) alphas on local data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(data_app, name="data")
-app.add_typer(ops_app, name="ops")
-register_lint(app)
-app.command()(demo)
-app.command("simulate", cls=ExpressionCommand)(simulate_command)
-app.command()(bench)
-app.command()(run)
-app.command()(resume)
-app.command()(status)
-app.command()(report)
-app.command()(export)
-app.command()(gate)
-app.command()(doctor)
-app.command()(submit)
-app.command()(usage)
-app.command()(tasks)
-app.command("retry-sim")(retry_sim)
-app.add_typer(candidates_app, name="candidates")
-app.add_typer(settings_app, name="settings")
-app.add_typer(brain_app, name="brain")
-
-
-@app.command()
-def version() -> None:
-    """Print the alphamine version."""
-    from alphamine import __version__
-
-    typer.echo(__version__)
+FAST_COMMANDS = ("lint",)
 
 
 def main() -> None:
+    argv = sys.argv[1:]
+    if argv and argv[0] in FAST_COMMANDS:
+        _single("lint")()
+        return
+    from alphamine.cli.app import app
+
     app()
+
+
+def _single(name: str) -> Any:
+    from alphamine.cli.lint_cmd import register_lint
+    from alphamine.cli.root import root_app
+
+    only = root_app()
+
+    @only.callback()
+    def _root() -> None:
+        """Mine, check, simulate and report formulaic (FASTEXPR) alphas on local data."""
+
+    register_lint(only)
+    return only
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # `from alphamine.cli.main import app` (tests, embedding) gets the full tree
+        from alphamine.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

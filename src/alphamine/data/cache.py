@@ -9,6 +9,8 @@ Layout of a cache directory::
     panel.json      manifest: format, version, name, dates, instruments, fields (kind, file, dtype,
                     shape, catalogue entry), group labels, fingerprint
     m0000.npy ...   MATRIX fields (float64 T x N)   g*.npy GROUP (int32)   v*.npy VECTOR   u*.npy universes
+    a0000.npy ...   field ages (float32 T x N, `Panel.ages`), one file per shared array; the optional
+                    manifest key ``ages`` lists {file, fields}. Caches without it open with no ages.
 
 Writes are atomic: everything goes into a temporary sibling directory that is renamed into place, so
 a reader never sees a half-written cache. Opening trusts the manifest's catalogue (no coverage scan);
@@ -27,43 +29,22 @@ from typing import Any
 
 import numpy as np
 
+from alphamine.data.cache_manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    info_from_json,
+    info_to_json,
+    read_catalogue,
+    read_manifest,
+)
 from alphamine.data.errors import DataError
-from alphamine.data.fields import FieldInfo, FieldType, Unit
+from alphamine.data.fields import FieldInfo
 from alphamine.data.panel import Panel
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "open_panel", "read_catalogue", "save_panel"]
 
-FORMAT = "alphamine-panel"
-FORMAT_VERSION = 1
-MANIFEST = "panel.json"
 _KINDS = {"M": "matrices", "G": "groups", "V": "vectors", "U": "universes"}
-
-
-def _info_json(info: FieldInfo) -> dict[str, Any]:
-    return {
-        "type": info.type.value,
-        "dataset": info.dataset,
-        "category": info.category,
-        "description": info.description,
-        "unit": info.unit.value,
-        "coverage": info.coverage,
-        "date_coverage": info.date_coverage,
-        "approximate": info.approximate,
-    }
-
-
-def _info_from(name: str, d: dict[str, Any]) -> FieldInfo:
-    return FieldInfo(
-        name=name,
-        type=FieldType(d["type"]),
-        dataset=str(d["dataset"]),
-        category=str(d["category"]),
-        description=str(d["description"]),
-        unit=Unit(d["unit"]),
-        coverage=float(d["coverage"]),
-        date_coverage=float(d["date_coverage"]),
-        approximate=bool(d["approximate"]),
-    )
 
 
 def save_panel(panel: Panel, directory: str | Path) -> Path:
@@ -85,9 +66,15 @@ def save_panel(panel: Panel, directory: str | Path) -> Path:
                         "file": fname,
                         "dtype": arr.dtype.str,
                         "shape": list(arr.shape),
-                        "info": _info_json(panel.catalogue[name]),
+                        "info": info_to_json(panel.catalogue[name]),
                     }
                 )
+        ages: dict[int, dict[str, Any]] = {}  # one file per distinct ages array (a report table's fields)
+        for name, arr in panel.ages.items():
+            if id(arr) not in ages:
+                ages[id(arr)] = {"file": f"a{len(ages):04d}.npy", "fields": []}
+                np.save(tmp / ages[id(arr)]["file"], np.ascontiguousarray(arr), allow_pickle=False)
+            ages[id(arr)]["fields"].append(name)
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -96,6 +83,7 @@ def save_panel(panel: Panel, directory: str | Path) -> Path:
             "instruments": panel.instruments.tolist(),
             "fields": fields,
             "group_labels": {k: list(v) for k, v in panel.group_labels.items()},
+            "ages": list(ages.values()),
             "fingerprint": panel.fingerprint(),
         }
         with open(tmp / MANIFEST, "w", encoding="utf-8") as f:
@@ -115,37 +103,6 @@ def save_panel(panel: Panel, directory: str | Path) -> Path:
     return target
 
 
-def _manifest(directory: Path) -> dict[str, Any]:
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise DataError(f"{directory}: not a panel cache (no {MANIFEST})")
-    try:
-        with open(path, encoding="utf-8") as f:
-            m = json.load(f)
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: corrupt manifest ({e})") from None
-    if not isinstance(m, dict) or m.get("format") != FORMAT:
-        raise DataError(f"{path}: not an alphamine panel manifest")
-    if m.get("version") != FORMAT_VERSION:
-        raise DataError(
-            f"{path}: cache format version {m.get('version')!r}, this alphamine reads version "
-            f"{FORMAT_VERSION}; rebuild the cache"
-        )
-    return m
-
-
-def read_catalogue(directory: str | Path) -> tuple[dict[str, FieldInfo], int]:
-    """(catalogue, number of days) of the panel cached in `directory`, from its manifest alone (no
-    array is opened). DataError as `open_panel` for a missing or corrupt manifest."""
-    d = Path(directory)
-    m = _manifest(d)
-    try:
-        catalogue = {str(f["name"]): _info_from(str(f["name"]), f["info"]) for f in m["fields"]}
-        return catalogue, len(m["dates"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise DataError(f"{d / MANIFEST}: malformed manifest ({e})") from None
-
-
 def open_panel(directory: str | Path, mmap: bool = True, *, verify: bool = False) -> Panel:
     """The Panel saved in `directory`; arrays are read-only memory maps when `mmap` (else loaded).
 
@@ -153,7 +110,7 @@ def open_panel(directory: str | Path, mmap: bool = True, *, verify: bool = False
     array file, or (with `verify`) a fingerprint that differs from the manifest's.
     """
     d = Path(directory)
-    m = _manifest(d)
+    m = read_manifest(d)
     try:
         dates = np.asarray(m["dates"], dtype="datetime64[D]")
         instruments = [str(s) for s in m["instruments"]]
@@ -173,7 +130,15 @@ def open_panel(directory: str | Path, mmap: bool = True, *, verify: bool = False
             if not mmap:
                 arr.flags.writeable = False
             tables[_KINDS[fld["kind"]]][fld["name"]] = arr
-            catalogue[fld["name"]] = _info_from(fld["name"], fld["info"])
+            catalogue[fld["name"]] = info_from_json(fld["name"], fld["info"])
+        ages: dict[str, np.ndarray] = {}
+        for entry in m.get("ages", []):
+            path = d / entry["file"]
+            try:
+                arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise DataError(f"{path}: cannot read the ages of fields {entry['fields'][:3]} ({e})") from None
+            ages.update(dict.fromkeys(entry["fields"], arr))
         panel = Panel(
             dates,
             instruments,
@@ -181,6 +146,7 @@ def open_panel(directory: str | Path, mmap: bool = True, *, verify: bool = False
             group_labels=m.get("group_labels", {}),
             name=str(m.get("name", "")),
             trust_catalogue=True,
+            ages=ages,
             **tables,
         )
     except (KeyError, TypeError) as e:

@@ -7,7 +7,9 @@ panel. `alphamine.data.sample` builds and opens the panel itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,19 +55,41 @@ def sample_cache_dir() -> Path | None:
         if os.environ.get("XDG_CACHE_HOME")
         else str(Path.home() / ".cache" / "alphamine")
     )
-    h = hashlib.blake2b(digest_size=10)
-    for f in SAMPLE_FILES.values():
-        h.update((SAMPLE_DIR / f).read_bytes())
+    return Path(base) / f"sample-{_sample_key(Path(base))}"
+
+
+def _keyed_files() -> list[Path]:
     here = Path(__file__).parent
-    for mod in _KEYED_MODULES:
-        h.update((here / f"{mod}.py").read_bytes())
-    return Path(base) / f"sample-{h.hexdigest()}"
+    return [SAMPLE_DIR / f for f in SAMPLE_FILES.values()] + [here / f"{mod}.py" for mod in _KEYED_MODULES]
+
+
+def _sample_key(base: Path) -> str:
+    """blake2b of the sample files and the modules that shape the panel. Hashing ~9 MB costs ~12 ms per
+    start, so the digest is remembered in `<cache>/sample-key.json` beside the (path, size, mtime)
+    of each file it covers and recomputed whenever any of them differs."""
+    files = _keyed_files()
+    stamp = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+    memo = base / "sample-key.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        known = json.loads(memo.read_text(encoding="utf-8"))
+        if known["files"] == stamp:
+            return str(known["key"])
+    h = hashlib.blake2b(digest_size=10)
+    for f in files:
+        h.update(f.read_bytes())
+    key = h.hexdigest()
+    with contextlib.suppress(OSError):
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"files": stamp, "key": key}), encoding="utf-8")
+        os.replace(tmp, memo)
+    return key
 
 
 def sample_catalogue() -> tuple[dict[str, FieldInfo], int] | None:
     """(field catalogue, number of days) of the bundled sample from its disk cache's manifest, or None
     when there is no usable cache yet (then open the panel with `load_sample`, which writes one)."""
-    from alphamine.data.cache import MANIFEST, read_catalogue
+    from alphamine.data.cache_manifest import MANIFEST, read_catalogue
     from alphamine.data.errors import DataError
 
     try:

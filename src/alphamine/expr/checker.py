@@ -33,7 +33,7 @@ from alphamine.expr.kinds import FALLBACK_OPERATORS, UNKNOWN, Info, ValueType
 from alphamine.expr.limits import CHECKER_FRAMES, recursion_room, too_complex
 from alphamine.expr.operators import default_operators, symbol_table
 from alphamine.expr.parser import ParseError, parse
-from alphamine.ops.registry import ArgKind, BindError, Operator, Param, ParamError, suggest
+from alphamine.opspec import ArgKind, BindError, Operator, Param, ParamError, suggest
 
 # INT params whose negative values mean "days into the future".
 _TIME_PARAMS = frozenset({"lag", "d", "delay", "lookback", "days", "period", "window"})

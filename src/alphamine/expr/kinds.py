@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from alphamine.data.fields import FieldType, Unit
-from alphamine.ops.registry import ArgKind, Category, Operator, Param
+from alphamine.opspec import ArgKind, Category, Operator, Param
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class ValueType(str, Enum):

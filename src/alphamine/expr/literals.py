@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from alphamine.expr import ast as A
-from alphamine.ops.registry import ArgKind, Operator, Param
+from alphamine.opspec import ArgKind, Operator, Param
 
 
 def literal_value(op: Operator, p: Param, node: A.Node) -> Any:

@@ -42,7 +42,7 @@ from alphamine.expr.ast import (
     inline,
 )
 from alphamine.expr.walk import children, map_nodes
-from alphamine.ops.registry import REQUIRED, ArgKind, BindError, Operator
+from alphamine.opspec import REQUIRED, ArgKind, BindError, Operator
 
 PRECEDENCE: dict[str, int] = {
     "?:": 1, "||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, "<=": 5, ">": 5, ">=": 5,

@@ -233,7 +233,7 @@ def lookbacks(node: Node, operators: Mapping[str, Any] | None = None) -> list[Lo
     """
     from alphamine.expr.ast import Number
     from alphamine.expr.operators import default_operators
-    from alphamine.ops.registry import ArgKind, BindError
+    from alphamine.opspec import ArgKind, BindError
 
     ops = default_operators() if operators is None else operators
 

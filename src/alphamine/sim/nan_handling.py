@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from alphamine.ops.registry import ArgKind, Operator
+from alphamine.opspec import ArgKind, Operator
 
 GROUP_VALUE_OPERATORS = frozenset(
     {"group_max", "group_min", "group_median", "group_mean", "group_sum", "group_std_dev", "group_count"}
