@@ -11,6 +11,7 @@ from alphamine.cli.demo_cmd import demo
 from alphamine.cli.expression_args import ExpressionCommand
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
+from alphamine.cli.plan_cmd import plan
 from alphamine.cli.platform_cmd import submit, usage
 from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
 from alphamine.cli.root import root_app
@@ -35,6 +36,7 @@ app.command()(gate)
 app.command()(doctor)
 app.command()(submit)
 app.command()(usage)
+app.command()(plan)
 app.command()(tasks)
 app.command("retry-sim")(retry_sim)
 app.add_typer(candidates_app, name="candidates")

@@ -133,6 +133,15 @@ def run(
     max_sim_alphas: Annotated[
         int | None, typer.Option("--max-sim-alphas", help="Brain: cap on the run's platform simulations.")
     ] = None,
+    gate: Annotated[
+        str, typer.Option("--gate", help="trial-aware (platform checks + DSR, validation, stability, "
+                          "freshness, family cap) or classic (the platform's checks only).")
+    ] = "trial-aware",
+    validation_period: Annotated[
+        str, typer.Option(help="Validation window at the end of IS: auto (last 20 %, >= 6 months), none, "
+                          "or an ISO duration (P1Y).")
+    ] = "auto",
+    min_dsr: Annotated[float, typer.Option(help="Trial-aware gate: least deflated Sharpe ratio.")] = 0.95,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: timestamp).")] = None,
     runtime_root: RootOpt = DEFAULT_ROOT,
     db: DbOpt = None,
@@ -140,7 +149,7 @@ def run(
 ) -> None:
     """Mine alphas: generate, check, simulate, vary, decide, enhance, gate and report (never submits)."""
     from alphamine.data.errors import DataError
-    from alphamine.pipeline.config import RunConfig
+    from alphamine.pipeline.config import GateConfig, RunConfig
     from alphamine.pipeline.controller import RunError, start_run
     from alphamine.pipeline.presets import PresetError, resolve_settings
     from alphamine.sim.settings import SettingsError
@@ -170,6 +179,7 @@ def run(
             max_variants_per_alpha=max_variants_per_alpha,
             max_enhance_alphas=max_enhance_alphas,
             workers=workers,
+            gate=GateConfig(mode=gate, validation_period=validation_period, min_dsr=min_dsr),  # type: ignore[arg-type]
             **_backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region),
         )
     except (PresetError, SettingsError, ValueError) as e:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphamine.data.sources import DataSource
 
-__all__ = ["STAGES", "DataSource", "PlatformConfig", "RunConfig"]
+__all__ = ["STAGES", "DataSource", "GateConfig", "PlatformConfig", "RunConfig"]
 
 STAGES: tuple[str, ...] = (
     "GENERATE",
@@ -35,6 +35,25 @@ class PlatformConfig(BaseModel):
     max_sim_alphas: int | None = Field(None, ge=1)
 
 
+class GateConfig(BaseModel):
+    """How SUBMIT_GATE decides (docs/research.md). `mode="classic"`: the platform's checks only (and no
+    validation window); `"trial-aware"` (default) adds the rules that account for how much was tried."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["trial-aware", "classic"] = "trial-aware"
+    validation_period: str = "auto"  # "auto" (last 20 % of IS, >= 6 months), "none", or an ISO duration
+    min_dsr: float = Field(default=0.95, ge=0.0, le=1.0)  # deflated Sharpe ratio of the search-period Sharpe
+    min_validation_ratio: float = Field(default=0.5, ge=0.0)  # validation Sharpe >= this x search Sharpe (and > 0)
+    min_positive_years: float = Field(default=0.6, ge=0.0, le=1.0)  # share of IS years with positive PnL
+    stale_max_share: float = Field(default=0.2, ge=0.0, le=1.0)  # DATA_FRESHNESS: stale share allowed per period
+    max_family_share: float = Field(default=1 / 3, gt=0.0, le=1.0)  # of the ready set held by one lineage family
+
+    @property
+    def trial_aware(self) -> bool:
+        return self.mode == "trial-aware"
+
+
 class RunConfig(BaseModel):
     """Run options. Budgets bound the work of every iteration so a run has a predictable cost."""
 
@@ -54,3 +73,4 @@ class RunConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     backend: str = "local"  # local | brain
     platform: PlatformConfig | None = None
+    gate: GateConfig = Field(default_factory=GateConfig)

@@ -32,6 +32,7 @@ from alphamine.pipeline import stages as S
 from alphamine.pipeline.config import STAGES, DataSource, RunConfig
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.reporting import write_run_reports
+from alphamine.pipeline.validation import NO_VALIDATION, resolve_validation
 from alphamine.runtime import DB_FILENAME, DEFAULT_RUNTIME_ROOT
 from alphamine.sim.settings import make_settings
 from alphamine.store import Store, StoreError
@@ -254,6 +255,16 @@ def _write_whole(path: Path, text: str) -> None:
         raise
 
 
+def with_validation_window(config: RunConfig, n_days: int) -> RunConfig:
+    """`config` with the run's validation window resolved into its settings' `testPeriod` (stored with
+    the run, so `resume` simulates with exactly the same). Classic gate: no window. An explicit
+    `testPeriod` in the settings wins."""
+    if not config.gate.trial_aware or make_settings(config.settings).test_period != NO_VALIDATION:
+        return config
+    period = resolve_validation(config.gate.validation_period, n_days)
+    return config.model_copy(update={"settings": {**config.settings, "testPeriod": period}})
+
+
 def start_run(
     config: RunConfig,
     *,
@@ -267,8 +278,9 @@ def start_run(
 ) -> RunOutcome:
     """Start run `run_id` (default: a timestamp) of `config` and run it to the end. `backend` is where
     SIMULATE runs (the CLI builds it; None: a `LocalBackend` over the run's panel)."""
-    settings = make_settings(config.settings)
     panel = panel if panel is not None else load_panel(config.data)
+    config = with_validation_window(config, panel.n_days)
+    settings = make_settings(config.settings)
     if settings.universe not in panel.universes:
         raise RunError(f"universe {settings.universe} is not offered by this data ({', '.join(panel.universes)})")
     store = open_store(runtime_root, db)

@@ -13,6 +13,7 @@ from alphamine.expr import canonical, check, fields_used, operators_used, parse,
 from alphamine.generate import Candidate, GenerationContext
 from alphamine.generate.field_factory import FieldFactory
 from alphamine.generate.optimizers import triggered_optimizers
+from alphamine.generate.repairs import propose_repairs, repairable_failures
 from alphamine.generate.rotation import rotate_neutralization
 from alphamine.generate.templates import TemplateGenerator
 from alphamine.generate.themes import ThemeSampler
@@ -20,12 +21,12 @@ from alphamine.generate.variants import generic_variants
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.simulating import simulate_rows
-from alphamine.sim.checks import PoolEntry
+from alphamine.pipeline.validation import search_checks, search_metrics
 from alphamine.store import CandidateRow, ResultRow
 from alphamine.store.status import UNSIMULATED_STATUSES
 from alphamine.store.status import CandidateStatus as CS
 
-DERIVED = ("variant:", "optimizer:")
+DERIVED = ("variant:", "optimizer:", "repair:")
 
 
 def generation_context(rc: RunContext, iteration: int, stage: str) -> GenerationContext:
@@ -171,9 +172,28 @@ def derive(
     return {**counts, **sims}
 
 
+def searched(res: ResultRow) -> Any:
+    """The metrics block the search reads (`train` when the run has a validation window, else `is`)."""
+    return search_metrics(res.metrics, res.test_range)
+
+
+def search_evidence(rc: RunContext, res: ResultRow) -> Any:
+    """Evidence for generators from the search period only (validation and OS are never read)."""
+    checks = search_checks(res.checks, res.metrics, res.test_range, rc.settings.check_profile, rc.settings.delay)
+    return D.evidence(searched(res), checks, rc.universe_size)
+
+
 def ranked(rows: Sequence[CandidateRow], results: dict[int, ResultRow], key: str = "fitness") -> list[CandidateRow]:
     have = [r for r in rows if r.id in results]
-    return sorted(have, key=lambda r: (-abs(results[r.id].metrics["is"][key]), r.id))
+    return sorted(have, key=lambda r: (-abs(_num(searched(results[r.id]).get(key))), r.id))
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return out if out == out else 0.0
 
 
 # ---------------------------------------------------------------------------------------------- VARIANT_SEARCH
@@ -184,15 +204,15 @@ def variant_search(rc: RunContext, iteration: int) -> dict[str, Any]:
         if not r.generator.startswith(DERIVED) and r.status not in (*UNSIMULATED_STATUSES, CS.FAILED)
     ]
     results = results_of(rc, rows)
-    good = [r for r in ranked(rows, results) if abs(results[r.id].metrics["is"]["sharpe"]) >= D.PROMISING_SHARPE / 2]
+    half = D.PROMISING_SHARPE / 2
+    good = [r for r in ranked(rows, results) if abs(_num(searched(results[r.id]).get("sharpe"))) >= half]
     parents = D.prune_correlated([r.id for r in good], {r.id: results[r.id].pnl_series() for r in good})
     parents = parents[: rc.config.max_variant_alphas]
     by_id = {r.id: r for r in rows}
     ctx = generation_context(rc, iteration, "VARIANT_SEARCH")
     pairs = []
     for pid in parents:
-        res = results[pid]
-        ev = D.evidence(res.metrics["is"], res.checks, rc.universe_size)
+        ev = search_evidence(rc, results[pid])
         pairs.append(
             (by_id[pid], generic_variants(by_id[pid].to_candidate(), ev, ctx, rc.config.max_variants_per_alpha))
         )
@@ -214,7 +234,8 @@ def decide_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dict
         res = results.get(row.id)
         if res is None:
             continue
-        v = D.decide(res.metrics["is"], res.checks)
+        checks = search_checks(res.checks, res.metrics, res.test_range, rc.settings.check_profile, rc.settings.delay)
+        v = D.decide(searched(res), checks)
         rc.store.set_candidate_status([row.id], v.status, reason="; ".join(v.reasons), conn=conn)
         counts[v.status] += 1
     return counts
@@ -237,18 +258,19 @@ def enhance(rc: RunContext, iteration: int) -> dict[str, Any]:
     rows = [
         r
         for r in rc.store.candidates(run_id=rc.run_id, iteration=iteration, status=CS.PROMISING)
-        if not r.generator.startswith("optimizer:")
+        if not r.generator.startswith(("optimizer:", "repair:"))
     ]
     results = results_of(rc, rows)
     order = ranked(rows, results)[: rc.config.max_enhance_alphas]
     ctx = generation_context(rc, iteration, "ENHANCE")
     pairs = []
     for row in order:
-        res = results[row.id]
-        ev = D.evidence(res.metrics["is"], res.checks, rc.universe_size)
-        proposals: list[Candidate] = []
+        ev = search_evidence(rc, results[row.id])
+        per = max(1, rc.config.max_variants_per_alpha // 2)
+        # repairs matched to the failing checks (settings and expression), then the named optimizers
+        proposals: list[Candidate] = propose_repairs(row.to_candidate(), repairable_failures(ev), ev, ctx, per)
         for opt in triggered_optimizers(ev):
-            proposals += opt.propose(row.to_candidate(), ev, ctx, max(1, rc.config.max_variants_per_alpha // 2))
+            proposals += opt.propose(row.to_candidate(), ev, ctx, per)
         if proposals:
             pairs.append((row, proposals))
     counts = derive(rc, iteration, "ENHANCE", pairs) if pairs else {}
@@ -261,82 +283,6 @@ def enhance(rc: RunContext, iteration: int) -> dict[str, Any]:
     return summary
 
 
-# ---------------------------------------------------------------------------------------------- SUBMIT_GATE
-def pool_entry(row: CandidateRow, res: ResultRow) -> PoolEntry:
-    dates, pnl = res.pnl_series()
-    return PoolEntry(name=f"#{row.id}", dates=dates, pnl=pnl, sharpe=res.sharpe)
+from alphamine.pipeline.gate import run_gate, submit_gate  # noqa: E402  (the SUBMIT_GATE stage)
 
-
-def platform_checks(rc: RunContext, res: ResultRow) -> list[dict[str, Any]] | None:
-    """The checks the gate judges: on the platform, the platform's own (`GET /alphas/{id}/check`, with
-    SELF_CORRELATION recomputed locally against the pool and PROD_CORRELATION left PENDING unless
-    asked for); None when the platform cannot answer (network, session): `incomplete`, never a
-    verdict. Locally, the stored simulation checks."""
-    if rc.backend_name != "brain":
-        return list(res.checks)
-    from alphamine.backends.brain import ChecksUnavailable
-
-    alpha_id = res.metrics["is"].get("alphaId")
-    if not alpha_id:
-        return list(res.checks)
-    try:
-        checks = rc.simulator().checks(str(alpha_id))
-    except ChecksUnavailable:
-        return None
-    return list(checks) if checks else list(res.checks)
-
-
-def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
-    """Mark candidates ready (all checks incl. SELF_CORRELATION against the accepted pool of the same
-    region and data), revoke readiness that no longer holds, never submit."""
-    region = rc.settings.region
-    counts = {"ready": 0, "not_ready": 0, "revoked": 0}
-    pool: list[tuple[CandidateRow, ResultRow]] = []
-    for row, res in rc.store.ready_pool(region=region):
-        if res.data_fingerprint != rc.fingerprint:
-            continue  # another dataset: not comparable, left alone
-        checks = D.gate_checks(
-            res.checks, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
-        )
-        v = D.gate_verdict(checks)
-        if v.status != CS.READY:
-            rc.store.set_candidate_status(
-                [row.id], CS.PROMISING, reason="readiness revoked: " + "; ".join(v.reasons), conn=conn
-            )
-            rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict="revoked", reasons=v.reasons, conn=conn)
-            counts["revoked"] += 1
-        else:
-            pool.append((row, res))
-    pending = rc.store.candidates(run_id=rc.run_id, status=CS.GATE_PENDING)
-    results = results_of(rc, pending)
-    for row in ranked(pending, results):
-        res = results[row.id]
-        stored = platform_checks(rc, res)
-        if stored is None:  # the platform did not answer: no quality verdict, the candidate waits
-            reason = "gate incomplete: the platform's checks are unavailable; run `alphamine gate` later"
-            rc.store.record_gate(row.id, rc.run_id, checks=[], verdict="incomplete", reasons=(reason,), conn=conn)
-            counts["incomplete"] = counts.get("incomplete", 0) + 1
-            continue
-        checks = D.gate_checks(
-            stored, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
-        )
-        v = D.gate_verdict(checks)
-        rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict=v.status, reasons=v.reasons, conn=conn)
-        rc.store.set_candidate_status([row.id], v.status, reason="; ".join(v.reasons), conn=conn)
-        if v.status == CS.READY:
-            pool.append((row, res))
-            counts["ready"] += 1
-        else:
-            counts["not_ready"] += 1
-    return counts
-
-
-def submit_gate(rc: RunContext, iteration: int) -> dict[str, Any]:
-    with rc.store.transaction() as conn:
-        counts = run_gate(rc, conn)
-        rc.store.finish_stage(rc.run_id, iteration, "SUBMIT_GATE", counts, conn=conn)
-    rc.say(
-        f"  SUBMIT_GATE: {counts['ready']} ready, {counts['not_ready']} held back, {counts['revoked']} revoked "
-        "(nothing is submitted)"
-    )
-    return counts
+__all__ = ["decide", "enhance", "generate", "inspect", "run_gate", "simulate", "submit_gate", "variant_search"]
