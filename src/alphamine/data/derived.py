@@ -13,6 +13,12 @@ The formulas (docs/data.md repeats them):
 - ``sharesout`` in **millions** of shares and ``cap = close * sharesout`` in **millions** of USD
   (BRAIN's units). Shares come from a ``sharesout`` field (taken to be in millions already, BRAIN's
   spelling), else a ``shares`` field or the ``shares=`` argument (a plain count of shares).
+
+Ages (`alphamine.data.freshness`): a derived field is as old as its oldest input. ``sharesout`` and
+``cap`` take the ages of the field their shares come from (a ``shares=`` array that is one of the panel's
+own fields counts as that field): ``close`` is 0 days old wherever ``cap`` has a value. The pv fields
+get none: their own NaN pattern gives the same ages wherever they have a value (``adv20`` may lag
+``volume``'s by < 20 rows).
 """
 
 from __future__ import annotations
@@ -152,6 +158,12 @@ def add_derived_fields(panel: Panel, *, shares: np.ndarray | None = None) -> Pan
         new["adv20"] = rolling_mean(volume, ADV_WINDOW)
         cat["adv20"] = pv_info("adv20")
     so = _shares_in_millions(panel, shares)
+    source = (
+        next((k for k, v in m.items() if v is shares), None)
+        if shares is not None
+        else next((k for k in ("sharesout", "shares") if k in m), None)
+    )
+    shares_ages = panel.ages.get(source) if source is not None else None
     if so is not None:
         given = [panel.catalogue[k] for k in ("sharesout", "shares") if k in panel.catalogue]
         approx = any(info.approximate for info in given) and shares is None
@@ -161,4 +173,7 @@ def add_derived_fields(panel: Panel, *, shares: np.ndarray | None = None) -> Pan
         if close is not None and ("cap" not in m or shares is not None):
             new["cap"] = close * so
             cat["cap"] = pv_info("cap", approximate=approx)
-    return panel.with_fields(matrices=new, catalogue=cat)
+    ages: dict[str, np.ndarray] = {}
+    if shares_ages is not None:
+        ages = {k: shares_ages for k in ("sharesout", "cap") if k in new}
+    return panel.with_fields(matrices=new, catalogue=cat, ages=ages)

@@ -10,6 +10,11 @@ day t is always the one a reader of the filings could have known on day t.
 
 Rows with impossible period dates (missing, unparseable, before 1990 or more than a year after the
 panel's last date) are dropped with a warning; rows for tickers outside the panel are ignored.
+
+Ages (`alphamine.data.freshness`): the age of the value on day t is the calendar days since the trading
+day its report became available (the row above; for a report public before the panel's first day, the
+date period end + lag itself); one float32 (T, N) array per report table, shared by all its columns (a
+report's empty line item has the report's age), NaN before the first report.
 """
 
 from __future__ import annotations
@@ -25,7 +30,14 @@ from alphamine.data.errors import DataError
 from alphamine.data.fields import FieldInfo, FieldType, Unit
 from alphamine.data.panel import Panel
 
-__all__ = ["DEFAULT_LAG_DAYS", "MIN_PERIOD", "fundamental_info", "join_point_in_time", "load_fundamentals"]
+__all__ = [
+    "DEFAULT_LAG_DAYS",
+    "MIN_PERIOD",
+    "fundamental_info",
+    "join_point_in_time",
+    "join_point_in_time_with_ages",
+    "load_fundamentals",
+]
 
 DEFAULT_LAG_DAYS = 90
 MIN_PERIOD = np.datetime64("1990-01-01", "D")
@@ -124,6 +136,24 @@ def join_point_in_time(
     available report. Cost: one sort of the reports plus O(T*N) per column (searchsorted for the
     availability row, ``np.maximum.accumulate`` of report indices for the carry-forward).
     """
+    return join_point_in_time_with_ages(
+        dates, instruments, table, value_cols=value_cols, ticker_col=ticker_col, period_col=period_col,
+        lag_days=lag_days,
+    )[0]  # fmt: skip
+
+
+def join_point_in_time_with_ages(
+    dates: np.ndarray,
+    instruments: np.ndarray,
+    table: pd.DataFrame,
+    *,
+    value_cols: Sequence[str],
+    ticker_col: str = "ticker",
+    period_col: str = "period_end",
+    lag_days: int = DEFAULT_LAG_DAYS,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(`join_point_in_time`'s columns, float32 (T, N) ages in calendar days of the report in effect:
+    day t minus the trading day the report became available; NaN where no report is in effect yet)."""
     d = np.asarray(dates).astype("datetime64[D]")
     inst = np.asarray(instruments).astype(str)
     T, N = d.size, inst.size
@@ -141,7 +171,7 @@ def join_point_in_time(
             raise DataError(f"point-in-time join: non-numeric values in column {c!r}, e.g. {ex}")
         values[c] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
     if T == 0 or N == 0 or len(table) == 0:
-        return {c: np.full((T, N), np.nan) for c in value_cols}
+        return {c: np.full((T, N), np.nan) for c in value_cols}, np.full((T, N), np.nan, np.float32)
     per, keep = _period_dates(table, period_col, ticker_col, d[-1])
     col = pd.Index(inst).get_indexer(pd.Index(table[ticker_col].astype(str)))
     row = np.searchsorted(d, per + np.timedelta64(int(lag_days), "D"), side="left")
@@ -154,9 +184,14 @@ def join_point_in_time(
     idx = np.full((T, N), -1, dtype=np.int64)
     np.maximum.at(idx, (row[rec], col[rec]), np.arange(rec.size))  # same day: the later period wins
     idx = np.maximum.accumulate(idx, axis=0)
-    # one gather per column; index len(table) is a NaN sentinel for "no report yet"
-    src = np.where(idx >= 0, rec[np.maximum(idx, 0)], len(table))
-    return {c: np.append(values[c], np.nan).take(src) for c in value_cols}
+    # one gather per column; index len(table) is a NaN sentinel for "no report yet" (also when no row is kept)
+    src = np.where(idx >= 0, np.append(rec, len(table))[np.maximum(idx, 0)], len(table))
+    day = d.astype(np.int64)
+    avail = np.full(len(table) + 1, np.nan)  # availability day of each kept record; NaN sentinel at the end
+    public = (per[rec] + np.timedelta64(int(lag_days), "D")).astype(np.int64)
+    avail[rec] = np.where(row[rec] > 0, day[row[rec]], np.minimum(public, day[0]))  # before the panel: the date
+    ages = (day[:, None] - avail.take(src)).astype(np.float32)
+    return {c: np.append(values[c], np.nan).take(src) for c in value_cols}, ages
 
 
 def load_fundamentals(
@@ -168,8 +203,8 @@ def load_fundamentals(
     period_col: str = "period_end",
 ) -> Panel:
     """`panel` plus every numeric column of the report table at `path` as a point-in-time MATRIX field
-    (dataset and category ``fundamental``). Bookkeeping columns (`EXCLUDE`) are skipped; a column whose
-    name is already a panel field is a DataError."""
+    (dataset and category ``fundamental``), with their shared ages in `Panel.ages`. Bookkeeping columns
+    (`EXCLUDE`) are skipped; a column whose name is already a panel field is a DataError."""
     from alphamine.data.loaders import read_table
 
     table = read_table(path)
@@ -188,7 +223,7 @@ def load_fundamentals(
     if clash:
         raise DataError(f"{path}: columns {clash} clash with panel fields of the same name")
     try:
-        joined = join_point_in_time(
+        joined, ages = join_point_in_time_with_ages(
             panel.dates,
             panel.instruments,
             table,
@@ -201,4 +236,4 @@ def load_fundamentals(
         raise DataError(f"{path}: {e}") from None
     src = f"; source {Path(path).name}"
     cat = {c: fundamental_info(c, lag_days, src) for c in cols}
-    return panel.with_fields(matrices=joined, catalogue=cat)
+    return panel.with_fields(matrices=joined, catalogue=cat, ages=dict.fromkeys(cols, ages))

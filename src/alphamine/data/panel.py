@@ -8,6 +8,8 @@ Contract (ARCHITECTURE.md "Arrays, not frames, inside"):
   shares the untouched arrays.
 - `fingerprint()` is a stable content hash (same data -> same hex string across processes and
   machines), used as a cache key for simulation results.
+- `ages` (optional; `alphamine.data.freshness`): MATRIX field -> float32 (T, N) age in days of its value, NaN
+  = none. Not in `fingerprint()`: metadata of the source that fixed the values (hashing re-keys results).
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _per_object(table: Mapping[str, np.ndarray], fn: Callable[[np.ndarray], np.ndarray]) -> dict[str, np.ndarray]:
+    """`fn` of each value, once per distinct array object (fields sharing an ages array keep sharing one)."""
+    done: dict[int, np.ndarray] = {}
+    return {k: done[id(v)] if id(v) in done else done.setdefault(id(v), fn(v)) for k, v in table.items()}
+
+
 def mask_key(mask: np.ndarray) -> str:
     """Content hash (blake2b-64 hex of the packed bits) of a boolean (T, N) mask."""
     return hashlib.blake2b(np.packbits(mask).tobytes(), digest_size=8).hexdigest()
@@ -55,6 +63,7 @@ class Panel:
         "_catalogue",
         "_fingerprint",
         "_universe_keys",
+        "ages",
         "dates",
         "group_labels",
         "groups",
@@ -78,6 +87,7 @@ class Panel:
         name: str = "",
         *,
         trust_catalogue: bool | Collection[str] = False,
+        ages: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         d = np.asarray(dates).astype("datetime64[D]")
         inst = np.asarray([str(x) for x in instruments], dtype=object)
@@ -112,6 +122,9 @@ class Panel:
             if a.shape != (T, N):
                 raise DataError(f"panel: universe {k!r} has shape {a.shape}, expected {(T, N)}")
             unis[k] = _readonly(a)
+        agez = _per_object(ages or {}, lambda v: _readonly(np.ascontiguousarray(v, dtype=np.float32)))
+        if bad := [k for k, a in agez.items() if k not in mats or a.shape != (T, N)]:
+            raise DataError(f"panel: ages {bad} must be {(T, N)} arrays of MATRIX fields")
         all_names = [*mats, *grps, *vecs, *unis]
         dup = {n for n in all_names if all_names.count(n) > 1}
         if dup:
@@ -122,6 +135,7 @@ class Panel:
         self.groups: Mapping[str, np.ndarray] = MappingProxyType(grps)
         self.vectors: Mapping[str, np.ndarray] = MappingProxyType(vecs)
         self.universes: Mapping[str, np.ndarray] = MappingProxyType(unis)
+        self.ages: Mapping[str, np.ndarray] = MappingProxyType(agez)
         self.group_labels: Mapping[str, tuple[str, ...]] = MappingProxyType(
             {k: tuple(v) for k, v in (group_labels or {}).items()}
         )
@@ -190,7 +204,7 @@ class Panel:
         """A new Panel with some constructor arguments replaced (arrays are shared, not copied).
 
         Catalogue entries of fields that still exist are kept (their coverage is recomputed); pass
-        `catalogue=` to override descriptions.
+        `catalogue=` to override descriptions. Ages are kept for the MATRIX fields that still exist.
         """
         kw: dict[str, Any] = {
             "dates": self.dates,
@@ -204,6 +218,7 @@ class Panel:
             "name": self.name,
         }
         kw.update(changes)
+        kw.setdefault("ages", {k: v for k, v in self.ages.items() if k in kw["matrices"]})
         return Panel(**kw)
 
     def with_fields(
@@ -214,11 +229,12 @@ class Panel:
         universes: Mapping[str, np.ndarray] | None = None,
         catalogue: Mapping[str, FieldInfo] | None = None,
         group_labels: Mapping[str, Iterable[str]] | None = None,
+        ages: Mapping[str, np.ndarray] | None = None,
     ) -> Panel:
         """A new Panel with fields added (or replaced when the name exists with the same type).
 
         Coverage is recomputed only for the fields named here (all of them when `close`, the coverage
-        denominator, is replaced)."""
+        denominator, is replaced). A replaced MATRIX field loses its ages unless `ages` gives new ones."""
         changed = {*(matrices or {}), *(groups or {}), *(vectors or {}), *(universes or {}), *(catalogue or {})}
         keep = () if "close" in (matrices or {}) else tuple(k for k in self._catalogue if k not in changed)
         return self.replace(
@@ -229,6 +245,7 @@ class Panel:
             universes={**self.universes, **(universes or {})},
             catalogue={**self._catalogue, **(catalogue or {})},
             group_labels={**self.group_labels, **(group_labels or {})},
+            ages={**{k: v for k, v in self.ages.items() if k not in (matrices or {})}, **(ages or {})},
         )
 
     def slice(self, start: Any = None, end: Any = None, instruments: Iterable[str] | None = None) -> Panel:
@@ -263,6 +280,7 @@ class Panel:
             groups={k: cut(v) for k, v in self.groups.items()},
             vectors={k: cut(v) for k, v in self.vectors.items()},
             universes={k: cut(v) for k, v in self.universes.items()},
+            ages=_per_object(self.ages, cut),
         )
 
     # ------------------------------------------------------------------ identity

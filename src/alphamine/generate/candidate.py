@@ -104,6 +104,9 @@ class GenerationContext:
     explored_fields: Mapping[str, int] = field(default_factory=dict)
     explored_operators: Mapping[str, int] = field(default_factory=dict)
     neutralizations: Sequence[str] = ("INDUSTRY", "SUBINDUSTRY", "SECTOR", "MARKET")
+    saturated: frozenset[frozenset[str]] = frozenset()
+    """Field sets (GROUP fields left out) of lineage families that already hold their share of the
+    ready set: the theme sampler steers away from new candidates reading exactly those fields."""
 
 
 @runtime_checkable

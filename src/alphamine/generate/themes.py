@@ -27,16 +27,19 @@ from alphamine.generate.mutate import as_node, dedup
 
 OVERSAMPLE = 4  # candidates drawn from the generators per candidate returned
 OPERATOR_WEIGHT = 0.5  # operators matter less than fields for diversity
+SATURATED_WEIGHT = 0.1  # a candidate reading exactly a saturated family's fields (the gate's family cap)
 
 
 def novelty(candidate: Candidate, ctx: GenerationContext) -> float:
-    """The sampling weight of a candidate (in (0, 1]; 1 = everything unexplored)."""
+    """The sampling weight of a candidate (in (0, 1]; 1 = everything unexplored), times SATURATED_WEIGHT
+    when it reads exactly the fields of a family the gate reports as saturated (`ctx.saturated`)."""
     node = as_node(candidate.expression)
     fields = [f for f in fields_used(node, ctx.catalogue) if ctx.catalogue[f].type != FieldType.GROUP]
     ops = operators_used(node)
     f_count = float(np.mean([ctx.explored_fields.get(f, 0) for f in fields])) if fields else 0.0
     o_count = float(np.mean([ctx.explored_operators.get(o, 0) for o in ops])) if ops else 0.0
-    return (1.0 / (1.0 + f_count)) * (1.0 / (1.0 + o_count)) ** OPERATOR_WEIGHT
+    weight = (1.0 / (1.0 + f_count)) * (1.0 / (1.0 + o_count)) ** OPERATOR_WEIGHT
+    return weight * SATURATED_WEIGHT if frozenset(fields) in ctx.saturated else weight
 
 
 class ThemeSampler:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from alphamine.data.fields import FieldType
 from alphamine.expr import canonical, check, fields_used, operators_used, parse, structural_hash
 from alphamine.generate import Candidate, GenerationContext
 from alphamine.generate.field_factory import FieldFactory
@@ -21,12 +22,30 @@ from alphamine.generate.variants import generic_variants
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.simulating import simulate_rows
+from alphamine.pipeline.trial_gate import family_cap
 from alphamine.pipeline.validation import search_checks, search_metrics
 from alphamine.store import CandidateRow, ResultRow
 from alphamine.store.status import UNSIMULATED_STATUSES
 from alphamine.store.status import CandidateStatus as CS
 
 DERIVED = ("variant:", "optimizer:", "repair:")
+
+
+def saturated_families(rc: RunContext) -> frozenset[frozenset[str]]:
+    """Field sets of the run's lineage families that hold their share of the ready set (the gate's
+    family cap), so GENERATE explores elsewhere."""
+    ready = rc.store.candidates(run_id=rc.run_id, status=CS.READY)
+    sizes: dict[int, int] = {}
+    for r in ready:
+        root = r.root_id if r.root_id is not None else r.id
+        sizes[root] = sizes.get(root, 0) + 1
+    cap = family_cap(len(ready), rc.config.gate.max_family_share)
+    out = set()
+    for root, size in sizes.items():
+        if size >= cap:
+            fields = rc.store.get_candidate(root).fields
+            out.add(frozenset(f for f in fields if f in rc.catalogue and rc.catalogue[f].type != FieldType.GROUP))
+    return frozenset(out)
 
 
 def generation_context(rc: RunContext, iteration: int, stage: str) -> GenerationContext:
@@ -39,6 +58,7 @@ def generation_context(rc: RunContext, iteration: int, stage: str) -> Generation
         rng=np.random.default_rng([rc.config.seed, iteration, salt]),
         explored_fields=dict(fields),
         explored_operators=dict(ops),
+        saturated=saturated_families(rc) if rc.config.gate.trial_aware else frozenset(),
     )
 
 

@@ -35,6 +35,7 @@ from alphamine.sim.settings import (
     Settings,
     make_settings,
 )
+from alphamine.sim.staleness import stale_data
 
 # Risk-model approximations (simulation.md step 5): style exposures as FASTEXPR, evaluated in the same
 # frame as the alpha (data <= t), standardized per day, missing -> 0. alphamine's approximation of a
@@ -198,8 +199,10 @@ def simulate(
     except EvaluationError as e:
         raise SimulationError(str(e), e.span) from None
     weights, rounds = compute_weights(alpha, panel, s, ev, universe)
-    result = finish(expression, panel, s, weights, rounds, unit_warnings, pool, keep_weights=keep_weights)
-    result.warnings = C.field_warnings(panel, fields_used(parse(expression), panel.catalogue), s.universe)
+    fields = fields_used(parse(expression), panel.catalogue)
+    result = finish(expression, panel, s, weights, rounds, unit_warnings, pool, keep_weights=keep_weights,
+                    fields=fields)
+    result.warnings = C.field_warnings(panel, fields, s.universe)
     return result
 
 
@@ -238,8 +241,10 @@ def finish(
     pool: Sequence[C.PoolEntry] | None,
     *,
     keep_weights: bool = False,
+    fields: Sequence[str] | None = None,
 ) -> SimResult:
-    """Steps 8 on: positions in the PnL frame, max trade, PnL, periods, metrics, yearly table, checks."""
+    """Steps 8 on: positions in the PnL frame, max trade, PnL, periods, metrics, yearly table, checks.
+    `fields`: the fields the expression reads (for STALE_DATA; parsed from `expression` when None)."""
     returns = np.ascontiguousarray(panel_returns(panel))
     lag = 1 - s.delay  # PnL row p holds the weights built on row p - lag
     if s.max_trade_on:
@@ -270,7 +275,12 @@ def finish(
         {"year": year, **row, "stage": stage}
         for (year, stage, _, _), row in zip(blocks, table[len(named) :], strict=True)
     ]
-    checklist = run_checks(panel, s, periods, metrics["is"], pnl, max_abs, sub, sub_pnl, unit_warnings, pool)
+    if fields is None:
+        fields = fields_used(parse(expression), panel.catalogue)
+    checklist = run_checks(
+        panel, s, periods, metrics["is"], pnl, max_abs, sub, sub_pnl, unit_warnings, pool,
+        fields=fields, book=book, book_lag=book_lag, held=longs + shorts,
+    )  # fmt: skip
     for m in metrics.values():
         m["startDate"] = str(panel.dates[first]) if first < panel.n_days else None
     kept = None
@@ -315,7 +325,14 @@ def run_checks(
     sub_pnl: np.ndarray | None,
     unit_warnings: Sequence[str],
     pool: Sequence[C.PoolEntry] | None,
+    *,
+    fields: Sequence[str],
+    book: np.ndarray,
+    book_lag: int,
+    held: np.ndarray,
 ) -> list[dict[str, Any]]:
+    """The check list; STALE_DATA reads the `fields` of the expression, the `book` whose PnL row p holds
+    row p - `book_lag` and `held`, the positions per PnL row (a WARNING at most: it never fails)."""
     lo, hi = max(periods.is_range[0], periods.first), periods.is_range[1]
     out = C.threshold_checks(is_stats, s.check_profile, s.delay)
     out.append(C.concentrated_weight(max_abs, panel.dates, lo, hi))
@@ -333,4 +350,5 @@ def run_checks(
         out.append(C.ladder(panel.dates, pnl, lo, hi, s.delay, is_stats["turnover"]))
     out.append(C.units_check(unit_warnings))
     out.append(C.data_length_check(max(hi - lo, 0)))
+    out.append(stale_data(panel, fields, book, book_lag, held, periods))
     return out
