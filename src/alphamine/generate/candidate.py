@@ -107,6 +107,9 @@ class GenerationContext:
     saturated: frozenset[frozenset[str]] = frozenset()
     """Field sets (GROUP fields left out) of lineage families that already hold their share of the
     ready set: the theme sampler steers away from new candidates reading exactly those fields."""
+    stale_fields: frozenset[str] = frozenset()
+    """Fields whose values stop updating later in the data (the gate's DATA_FRESHNESS holds back alphas
+    on them): the theme sampler steers away from candidates reading any of them."""
 
 
 @runtime_checkable

@@ -32,14 +32,17 @@ SATURATED_WEIGHT = 0.1  # a candidate reading exactly a saturated family's field
 
 def novelty(candidate: Candidate, ctx: GenerationContext) -> float:
     """The sampling weight of a candidate (in (0, 1]; 1 = everything unexplored), times SATURATED_WEIGHT
-    when it reads exactly the fields of a family the gate reports as saturated (`ctx.saturated`)."""
+    when it reads exactly the fields of a family the gate reports as saturated (`ctx.saturated`) or any
+    field that goes stale later in the data (`ctx.stale_fields`)."""
     node = as_node(candidate.expression)
     fields = [f for f in fields_used(node, ctx.catalogue) if ctx.catalogue[f].type != FieldType.GROUP]
     ops = operators_used(node)
     f_count = float(np.mean([ctx.explored_fields.get(f, 0) for f in fields])) if fields else 0.0
     o_count = float(np.mean([ctx.explored_operators.get(o, 0) for o in ops])) if ops else 0.0
     weight = (1.0 / (1.0 + f_count)) * (1.0 / (1.0 + o_count)) ** OPERATOR_WEIGHT
-    return weight * SATURATED_WEIGHT if frozenset(fields) in ctx.saturated else weight
+    if frozenset(fields) in ctx.saturated or not ctx.stale_fields.isdisjoint(fields):
+        return weight * SATURATED_WEIGHT
+    return weight
 
 
 class ThemeSampler:

@@ -30,6 +30,15 @@ class RunContext:
     backend: Backend | None = None
     """Where SIMULATE runs (the CLI builds it); None: a `LocalBackend` over `panel` on first use."""
     _catalogue: dict[str, FieldInfo] | None = field(default=None, repr=False)
+    _stale: frozenset[str] | None = field(default=None, repr=False)
+
+    def stale_fields(self) -> frozenset[str]:
+        """Fields stale in the validation window or OS (`validation.stale_fields`), computed once."""
+        if self._stale is None:
+            from alphamine.pipeline.validation import stale_fields
+
+            self._stale = stale_fields(self.panel, self.settings, self.config.gate.stale_max_share)
+        return self._stale
 
     def simulator(self) -> Backend:
         """The run's simulation backend (see `backend`)."""

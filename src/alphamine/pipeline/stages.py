@@ -59,6 +59,7 @@ def generation_context(rc: RunContext, iteration: int, stage: str) -> Generation
         explored_fields=dict(fields),
         explored_operators=dict(ops),
         saturated=saturated_families(rc) if rc.config.gate.trial_aware else frozenset(),
+        stale_fields=rc.stale_fields() if rc.config.gate.trial_aware else frozenset(),
     )
 
 

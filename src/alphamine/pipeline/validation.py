@@ -81,6 +81,21 @@ def search_checks(
     return fresh + kept
 
 
+def stale_fields(panel: Any, settings: Any, max_share: float = 0.2) -> frozenset[str]:
+    """Fields whose values are stale (older than `data.freshness.DEFAULT_LIMIT_DAYS`) on more than
+    `max_share` of the universe's instrument-days in the validation window or OS: the gate holds back
+    alphas built on them (DATA_FRESHNESS), so GENERATE spends little on them. Data availability (report
+    dates), never performance: no return is read."""
+    from alphamine.data.freshness import freshness_by_period
+    from alphamine.sim.periods import split_periods
+
+    periods = split_periods(panel.dates, 0, is_end=settings.is_end, test_period=settings.test_period)
+    ranges = {"test": periods.test_range, "os": periods.os_range}
+    fields = [name for name in panel.matrices]
+    shares = freshness_by_period(panel, fields, ranges, universe=settings.universe)
+    return frozenset(f for f, by in shares.items() if any(v > max_share for v in by.values()))
+
+
 def _num(value: Any) -> float:
     try:
         out = float(value)
