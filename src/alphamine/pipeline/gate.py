@@ -17,7 +17,7 @@ from typing import Any
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
 from alphamine.pipeline.trial_gate import gate_score, over_cap, run_trials, trial_checks
-from alphamine.sim.checks import PoolEntry
+from alphamine.sim.checks import SELF_CORRELATION_LIMIT, PoolEntry, check
 from alphamine.store import CandidateRow, ResultRow
 from alphamine.store.status import CandidateStatus as CS
 
@@ -44,6 +44,19 @@ def platform_checks(rc: RunContext, res: ResultRow) -> list[dict[str, Any]] | No
     except ChecksUnavailable:
         return None
     return list(checks) if checks else list(res.checks)
+
+
+def diversity_check(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """READY_SET_CORRELATION: the platform's SELF_CORRELATION lets a correlated alpha in when its Sharpe
+    is 1.1x higher; the trial-aware gate keeps the ready set pairwise below the limit without that
+    exception (a diverse set outlives a regime; 1.1x Sharpe in-sample is within noise)."""
+    sc = next((c for c in checks if c.get("name") == "SELF_CORRELATION"), None)
+    if sc is None or sc.get("result") == "PENDING":
+        return check("READY_SET_CORRELATION", "PENDING", SELF_CORRELATION_LIMIT)
+    value = float(sc.get("value") or 0.0)
+    ok = value < SELF_CORRELATION_LIMIT
+    extra = {"correlatedWith": sc["correlatedWith"]} if "correlatedWith" in sc else {}
+    return check("READY_SET_CORRELATION", "PASS" if ok else "FAIL", SELF_CORRELATION_LIMIT, value, **extra)
 
 
 def _results(rc: RunContext, rows: list[CandidateRow]) -> dict[int, ResultRow]:
@@ -94,7 +107,7 @@ def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
             stored, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
         )
         if trials is not None:
-            checks += trial_checks(row, res, trials, gate, stored)
+            checks += [*trial_checks(row, res, trials, gate, stored), diversity_check(checks)]
         v = D.gate_verdict(checks)
         rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict=v.status, reasons=v.reasons, conn=conn)
         rc.store.set_candidate_status([row.id], v.status, reason="; ".join(v.reasons), conn=conn)

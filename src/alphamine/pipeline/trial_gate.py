@@ -5,11 +5,15 @@ For each candidate the gate judges, this module computes and records (as extra c
 store, `candidates show` and the reports show them beside the platform's checks):
 
 - DEFLATED_SHARPE: the deflated Sharpe ratio (Bailey & López de Prado 2014) of the search-period
-  Sharpe, given the run's trials: their number (all simulations of the run, and of the candidate's
-  lineage family, both recorded), the effective number of independent trials behind them (variants of
-  one idea are not independent; `research.sharpe_stats.effective_trials`) -- the N used --, the
-  variance of the trials' search-period Sharpe ratios, and the skew and kurtosis of the candidate's
-  daily PnL; also the probabilistic Sharpe ratio against 0. Passes at DSR >= `min_dsr`.
+  Sharpe, and the probabilistic Sharpe ratio against 0. The trials are counted twice and both are
+  recorded: the candidate's lineage family (every simulation derived from the same root: the variants,
+  repairs and optimizations tried on this one idea) and the whole run. The rule deflates by the family:
+  its effective number of independent trials (`research.sharpe_stats.effective_trials`; near-identical
+  variants count as one) and the variance of the family's search-period Sharpe ratios. The run-wide
+  DSR (`run_dsr`) is recorded beside it but not required: across a run the trials are mostly different
+  ideas with real, different Sharpe ratios, so their variance measures skill dispersion, not noise,
+  and the run-wide SR0 (~2.5 annualized on the sample) rejects every alpha; the selection across ideas
+  is what the validation window guards against. Passes at DSR >= `min_dsr`.
 - VALIDATION_SHARPE: the validation (IS `test` block) Sharpe > 0 and >= `min_validation_ratio` x the
   search Sharpe.
 - YEARLY_STABILITY: the share of IS years (of at least 60 days) with positive PnL >= `min_positive_years`,
@@ -17,6 +21,8 @@ store, `candidates show` and the reports show them beside the platform's checks)
 - DATA_FRESHNESS: no field the alpha reads is stale (STALE_DATA's share above its limit) in the
   validation window or in OS: a search-period edge that comes from values which stop updating later
   is not an edge (field dates are data availability, not performance: no OS return is read).
+- READY_SET_CORRELATION (`gate.diversity_check`): pairwise below 0.7 within the ready pool, without the
+  platform's 1.1x-Sharpe exception.
 
 Nothing here reads OS performance.
 """
@@ -45,7 +51,8 @@ from alphamine.research.stability import stability
 from alphamine.sim.checks import check
 from alphamine.store import CandidateRow, ResultRow
 
-TRIAL_CHECKS = ("DEFLATED_SHARPE", "VALIDATION_SHARPE", "YEARLY_STABILITY", "DATA_FRESHNESS")
+TRIAL_CHECKS = ("DEFLATED_SHARPE", "VALIDATION_SHARPE", "YEARLY_STABILITY", "DATA_FRESHNESS",
+                "READY_SET_CORRELATION")
 STALE_PERIODS = ("test", "os")  # where a stale field holds a candidate back
 
 
