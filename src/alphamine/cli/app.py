@@ -14,6 +14,7 @@ from alphamine.cli.ops_cmd import ops_app
 from alphamine.cli.plan_cmd import plan
 from alphamine.cli.platform_cmd import submit, usage
 from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
+from alphamine.cli.research_cmd import research_app
 from alphamine.cli.root import root_app
 from alphamine.cli.run_cmd import gate, report, resume, run
 from alphamine.cli.simulate_cmd import simulate_command
@@ -42,6 +43,7 @@ app.command("retry-sim")(retry_sim)
 app.add_typer(candidates_app, name="candidates")
 app.add_typer(settings_app, name="settings")
 app.add_typer(brain_app, name="brain")
+app.add_typer(research_app, name="research")
 
 
 @app.command()
