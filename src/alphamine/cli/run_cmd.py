@@ -131,7 +131,8 @@ def run(
         int | None, typer.Option(help="Brain: multi-simulations in flight at once (8; 4 in GLB).")
     ] = None,
     max_sim_alphas: Annotated[
-        int | None, typer.Option("--max-sim-alphas", help="Brain: cap on the run's platform simulations.")
+        int | None, typer.Option("--max-sim-alphas", help="The run's simulation budget, split per iteration across "
+                     "explore / exploit / repair (artifacts/quota_report.json); on the platform also a hard cap.")
     ] = None,
     gate: Annotated[
         str, typer.Option("--gate", help="trial-aware (platform checks + DSR, validation, stability, "
@@ -230,9 +231,9 @@ def _backend_options(
     lease (concurrency x alphas per multi-simulation); locally `--batch-size` is the committed batch."""
     backend = backend.strip().lower()
     if backend == "local":
-        if any(v is not None for v in (brain_url, dataset, concurrency, max_sim_alphas)):
-            raise fail("--brain-url, --dataset, --concurrency and --max-sim-alphas need --backend brain")
-        return {"backend": "local", "batch_size": batch_size or 32}
+        if any(v is not None for v in (brain_url, dataset, concurrency)):
+            raise fail("--brain-url, --dataset and --concurrency need --backend brain")
+        return {"backend": "local", "batch_size": batch_size or 32, "max_sim_alphas": max_sim_alphas}
     if backend != "brain":
         raise fail(f"--backend must be local or brain, got {backend!r}")
     from alphamine.brain.leases import default_limits
@@ -246,7 +247,8 @@ def _backend_options(
         batch_size=batch_size or default_batch,
         max_sim_alphas=max_sim_alphas,
     )
-    return {"backend": "brain", "platform": platform, "batch_size": platform.concurrency * platform.batch_size}
+    return {"backend": "brain", "platform": platform, "batch_size": platform.concurrency * platform.batch_size,
+            "max_sim_alphas": max_sim_alphas}
 
 
 def _crashed(console: Console, e: Exception, runtime_root: Path) -> None:

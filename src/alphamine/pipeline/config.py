@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphamine.data.sources import DataSource
+from alphamine.pipeline.quota import QuotaConfig
 
-__all__ = ["STAGES", "DataSource", "GateConfig", "PlatformConfig", "RunConfig"]
+__all__ = ["STAGES", "DataSource", "GateConfig", "PlatformConfig", "QuotaConfig", "RunConfig"]
 
 STAGES: tuple[str, ...] = (
     "GENERATE",
@@ -74,3 +75,5 @@ class RunConfig(BaseModel):
     backend: str = "local"  # local | brain
     platform: PlatformConfig | None = None
     gate: GateConfig = Field(default_factory=GateConfig)
+    max_sim_alphas: int | None = Field(default=None, ge=1)  # the run's simulation budget (any backend)
+    quota: QuotaConfig = Field(default_factory=QuotaConfig)

@@ -13,6 +13,7 @@ from alphamine.backends.base import Backend
 from alphamine.data.fields import FieldInfo, FieldType
 from alphamine.data.panel import Panel
 from alphamine.pipeline.config import RunConfig
+from alphamine.pipeline.quota import REPORT_NAME, QuotaLedger
 from alphamine.sim.settings import Settings
 from alphamine.store import Store
 
@@ -30,15 +31,29 @@ class RunContext:
     backend: Backend | None = None
     """Where SIMULATE runs (the CLI builds it); None: a `LocalBackend` over `panel` on first use."""
     _catalogue: dict[str, FieldInfo] | None = field(default=None, repr=False)
-    _stale: frozenset[str] | None = field(default=None, repr=False)
+    _staleness: dict[str, dict[str, float]] | None = field(default=None, repr=False)
+
+    def quota_ledger(self) -> QuotaLedger | None:
+        """The run's budget bookkeeping when it has one (`--max-sim-alphas`; on the platform also the
+        platform budget), else None."""
+        total = self.config.max_sim_alphas or (self.config.platform.max_sim_alphas if self.config.platform else None)
+        if not total:
+            return None
+        return QuotaLedger(total, self.config.quota, self.config.max_iterations, self.artifacts_dir / REPORT_NAME)
+
+    def field_staleness(self) -> dict[str, dict[str, float]]:
+        """Per field, its stale share in validation and OS (`validation.field_staleness`), computed once."""
+        if self._staleness is None:
+            from alphamine.pipeline.validation import field_staleness
+
+            self._staleness = field_staleness(self.panel, self.settings)
+        return self._staleness
 
     def stale_fields(self) -> frozenset[str]:
-        """Fields stale in the validation window or OS (`validation.stale_fields`), computed once."""
-        if self._stale is None:
-            from alphamine.pipeline.validation import stale_fields
+        """Fields stale in the validation window or OS (`validation.stale_fields`)."""
+        from alphamine.pipeline.validation import stale_fields
 
-            self._stale = stale_fields(self.panel, self.settings, self.config.gate.stale_max_share)
-        return self._stale
+        return stale_fields(self.field_staleness(), self.config.gate.stale_max_share)
 
     def simulator(self) -> Backend:
         """The run's simulation backend (see `backend`)."""

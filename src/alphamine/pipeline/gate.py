@@ -107,7 +107,7 @@ def run_gate(rc: RunContext, conn: Any) -> dict[str, int]:
             stored, res.dates, res.pnl, res.is_range, res.first, res.sharpe, [pool_entry(r, x) for r, x in pool]
         )
         if trials is not None:
-            checks += [*trial_checks(row, res, trials, gate, stored), diversity_check(checks)]
+            checks += [*trial_checks(row, res, trials, gate, stored, rc.field_staleness()), diversity_check(checks)]
         v = D.gate_verdict(checks)
         rc.store.record_gate(row.id, rc.run_id, checks=checks, verdict=v.status, reasons=v.reasons, conn=conn)
         rc.store.set_candidate_status([row.id], v.status, reason="; ".join(v.reasons), conn=conn)

@@ -6,7 +6,11 @@ for 858 results, once per iteration). Stored results never change (they are keye
 store never updates or deletes them), so what a report needs of a result (metrics, checks, OS start)
 is kept per store object and run, and each report decodes only the results new since the last one.
 Daily PnL series are decoded only for the candidates the report draws (best and ready): those keep
-`dates`/`pnl`, the others carry metrics only.
+`dates`/`pnl`, the others carry metrics only. Gate records are append-only too: each report reads only
+the records of the run's candidates newer than the last one it read (one query; the store has no
+per-run gate query, hence `_new_gate_records`), and the repair success table is counted from these
+cached checks and gate records rather than by `repair_table.outcomes_from_store`, which would decode
+every repair child's result again (it gives the same rows; tests/report/test_research_sections.py).
 
 Contract of the files: run_report.md / .html / run_result.json (`alphamine.report.write_reports`),
 artifacts/ready_pnl.csv (date, one `#id` column per ready candidate: its daily PnL in dollars, written
@@ -28,14 +32,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from alphamine.pipeline.config import RunConfig
 from alphamine.pipeline.timings import StageTiming, stage_timings, stage_timings_of
+from alphamine.pipeline.validation import has_validation
 from alphamine.report import CandidateReport, ReportData, write_reports
 from alphamine.report.build import atomic_write_text
-from alphamine.report.model import num
+from alphamine.report.model import GateRecord, num
+from alphamine.research.repair_table import (
+    FAILING,
+    PASSING,
+    REPAIR_PREFIX,
+    RepairOutcome,
+    RepairRow,
+    repair_success,
+    repaired,
+)
 from alphamine.sim.correlation import correlation_matrix
-from alphamine.store import CandidateRow, ResultRow, Store
+from alphamine.store import CandidateRow, GateRow, ResultRow, Store
+from alphamine.store.rows import gate_row
+from alphamine.store.schema import CANDIDATES, GATE_CHECKS
 from alphamine.store.status import LINTED_STATUSES, PROMISING_STATUSES, SIMULATED_STATUSES, CandidateStatus
 
 __all__ = [
@@ -79,6 +96,8 @@ class _Stored:
     os_metrics: dict[str, Any]
     checks: list[dict[str, Any]]
     os_start: str | None
+    train_metrics: dict[str, Any]  # the search and validation blocks; empty without a validation window
+    test_metrics: dict[str, Any]
 
 
 @dataclass
@@ -86,6 +105,10 @@ class _RunCache:
     results: dict[int, _Stored] = field(default_factory=dict)  # candidate id -> its result's light part
     pnl: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # drawn last time
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # settings key -> BRAIN spelling
+    gate_seen: int = 0  # the highest gate record id read
+    gates: dict[int, list[GateRow]] = field(default_factory=dict)  # candidate id -> its records, oldest first
+    decisions: dict[int, GateRecord] = field(default_factory=dict)  # candidate id -> latest, as reports show it
+    other_checks: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)  # duplicate repair children
 
 
 _CACHES: weakref.WeakKeyDictionary[Store, dict[str, _RunCache]] = weakref.WeakKeyDictionary()
@@ -97,15 +120,73 @@ def _run_cache(store: Store, run_id: str) -> _RunCache:
 
 def _stored(res: ResultRow) -> _Stored:
     os_lo = res.os_range[0]
+    split = has_validation(res.test_range)
     return _Stored(
         is_metrics=dict(res.metrics["is"]),
         os_metrics=dict(res.metrics["os"]),
         checks=list(res.checks),
         os_start=str(res.dates[os_lo]) if os_lo < res.dates.size else None,
+        train_metrics=dict(res.metrics.get("train") or {}) if split else {},
+        test_metrics=dict(res.metrics.get("test") or {}) if split else {},
     )
 
 
-def _report(row: CandidateRow, res: _Stored, brain: dict[str, Any]) -> CandidateReport:
+def _new_gate_records(store: Store, run_id: str, cache: _RunCache) -> None:
+    """Read the gate records of the run's candidates added since the last report (any run's gate may
+    judge them: a later run revokes readiness) and refresh their latest decisions."""
+    q = (
+        select(GATE_CHECKS)
+        .join(CANDIDATES, CANDIDATES.c.id == GATE_CHECKS.c.candidate_id)
+        .where(CANDIDATES.c.run_id == run_id, GATE_CHECKS.c.id > cache.gate_seen)
+        .order_by(GATE_CHECKS.c.id)
+    )
+    with store.engine.connect() as conn, conn.begin():
+        fresh = [gate_row(m) for m in conn.execute(q).mappings()]
+    for g in fresh:
+        cache.gates.setdefault(g.candidate_id, []).append(g)
+        cache.gate_seen = max(cache.gate_seen, g.id)
+    for cid in {g.candidate_id for g in fresh}:
+        history = cache.gates[cid]
+        latest, judged = history[-1], next((g for g in reversed(history) if g.checks), None)
+        cache.decisions[cid] = GateRecord(
+            verdict=str(latest.verdict),
+            reasons=tuple(latest.reasons),
+            checks=tuple(judged.checks) if judged is not None else (),
+            capped=not latest.checks and latest.verdict == CandidateStatus.PROMISING,  # gate._cap_families
+        )
+
+
+def _fixed(check: str, checks: Sequence[dict[str, Any]]) -> bool | None:
+    for c in checks:
+        if c.get("name") == check:
+            result = str(c.get("result", "")).upper()
+            return True if result in PASSING else False if result in FAILING else None
+    return None
+
+
+def _repairs(store: Store, rows: Sequence[CandidateRow], cache: _RunCache) -> list[RepairRow]:
+    """The repair success table of the run (`repair_table` rules) from the cached checks and gate
+    records; a duplicate repair child (no simulation of its own, a stored result by its key) is read
+    once."""
+    children = sorted((r for r in rows if r.generator.startswith(REPAIR_PREFIX)), key=lambda r: r.id)
+    missing = [r.id for r in children if r.status == CandidateStatus.DUPLICATE and r.id not in cache.other_checks]
+    if missing:
+        found = store.results_for(missing)
+        cache.other_checks.update({i: list(found[i].checks) if i in found else None for i in missing})
+    outcomes = []
+    for child in children:
+        check, move = repaired(child)
+        stored = cache.results.get(child.id)
+        checks = stored.checks if stored is not None else cache.other_checks.get(child.id)
+        fixed = None if checks is None else _fixed(check, checks)
+        if checks is not None and fixed is None:  # not judged by the simulation: the latest gate that did
+            fixed = next((v for g in reversed(cache.gates.get(child.id, [])) if (v := _fixed(check, g.checks))
+                          is not None), None)  # fmt: skip
+        outcomes.append(RepairOutcome(check, move, fixed))
+    return repair_success(outcomes)
+
+
+def _report(row: CandidateRow, res: _Stored, brain: dict[str, Any], gate: GateRecord | None) -> CandidateReport:
     return CandidateReport(
         id=row.id,
         expression=row.expression,
@@ -121,6 +202,9 @@ def _report(row: CandidateRow, res: _Stored, brain: dict[str, Any]) -> Candidate
         os_metrics=dict(res.os_metrics),
         checks=list(res.checks),
         os_start=res.os_start,
+        train_metrics=dict(res.train_metrics),
+        test_metrics=dict(res.test_metrics),
+        gate=gate,
     )
 
 
@@ -158,13 +242,14 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
     fresh = store.results_for([r.id for r in simulated if r.id not in cache.results])
     for cid, res in fresh.items():
         cache.results[cid] = _stored(res)
+    _new_gate_records(store, run_id, cache)
     reports = []
     for r in simulated:
         if r.id in cache.results:
             brain = cache.settings.get(r.settings_key)
             if brain is None:
                 brain = cache.settings[r.settings_key] = r.settings.to_brain()
-            reports.append(_report(r, cache.results[r.id], brain))
+            reports.append(_report(r, cache.results[r.id], brain, cache.decisions.get(r.id)))
     by_fitness = sorted(reports, key=_fitness_key)
     ready = [c.id for c in by_fitness if c.status == CandidateStatus.READY]
     best = [c.id for c in by_fitness[:BEST_COUNT]]
@@ -220,6 +305,8 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
         notes=notes,
         stage_times=times,
         artifacts=dict(ARTIFACTS),
+        gate_config=config.gate.model_dump(mode="json"),
+        repairs=_repairs(store, rows, cache),
     )
 
 

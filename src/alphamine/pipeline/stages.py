@@ -21,14 +21,16 @@ from alphamine.generate.themes import ThemeSampler
 from alphamine.generate.variants import generic_variants
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
+from alphamine.pipeline.quota import admit
 from alphamine.pipeline.simulating import simulate_rows
-from alphamine.pipeline.trial_gate import family_cap
+from alphamine.pipeline.trial_gate import family_cap, search_range
 from alphamine.pipeline.validation import search_checks, search_metrics
 from alphamine.store import CandidateRow, ResultRow
 from alphamine.store.status import UNSIMULATED_STATUSES
 from alphamine.store.status import CandidateStatus as CS
 
 DERIVED = ("variant:", "optimizer:", "repair:")
+STAGE_GENERATORS = {"VARIANT_SEARCH": ("variant:",), "ENHANCE": ("optimizer:", "repair:")}
 
 
 def saturated_families(rc: RunContext) -> frozenset[frozenset[str]]:
@@ -143,8 +145,30 @@ def inspect(rc: RunContext, iteration: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- SIMULATE
+def within_quota(rc: RunContext, iteration: int, stage: str, rows: Sequence[CandidateRow]) -> list[CandidateRow]:
+    """The rows this stage may simulate under `--max-sim-alphas` (`pipeline.quota`): all without a
+    budget; otherwise its lane's share, cluster round-robin, the rest left queued and reported."""
+    ledger = rc.quota_ledger()
+    if ledger is None or not rows:
+        return list(rows)
+    spent_run = spent_iteration = 0
+    for r in rc.store.candidates(run_id=rc.run_id):
+        if r.status not in UNSIMULATED_STATUSES:
+            spent_run += 1
+            spent_iteration += r.iteration == iteration
+    budget = ledger.lane_budget(stage, iteration, spent_run, spent_iteration)
+    decision = admit(rows, budget, stage=stage, iteration=iteration)
+    ledger.record(decision, spent_run)
+    if decision.deferred:
+        rc.say(f"  quota: {stage} admits {len(decision.admitted)} of {len(rows)} ({decision.lane} lane, "
+               f"budget {budget}); {len(decision.deferred)} stay queued")
+    keep = set(decision.admitted)
+    return [r for r in rows if r.id in keep]
+
+
 def simulate(rc: RunContext, iteration: int) -> dict[str, Any]:
     rows = rc.store.candidates(run_id=rc.run_id, status=CS.QUEUED, iteration=iteration)
+    rows = within_quota(rc, iteration, "SIMULATE", rows)
     counts = simulate_rows(rc, iteration, "SIMULATE", rows)
     rc.store.finish_stage(rc.run_id, iteration, "SIMULATE", counts)
     rc.say(f"  SIMULATE: {counts['simulated']} simulated, {counts['reused']} reused, {counts['failed']} failed")
@@ -184,18 +208,25 @@ def derive(
     ]
     with rc.store.transaction() as conn:
         counts = inspect_rows(rc, new, conn)
+    own = STAGE_GENERATORS.get(stage, DERIVED)  # a stage simulates its own proposals (others may wait queued)
     queued = [
         r
         for r in rc.store.candidates(run_id=rc.run_id, status=CS.QUEUED, iteration=iteration)
-        if r.generator.startswith(DERIVED)
+        if r.generator.startswith(own)
     ]
-    sims = simulate_rows(rc, iteration, stage, queued)
+    sims = simulate_rows(rc, iteration, stage, within_quota(rc, iteration, stage, queued))
     return {**counts, **sims}
 
 
 def searched(res: ResultRow) -> Any:
     """The metrics block the search reads (`train` when the run has a validation window, else `is`)."""
     return search_metrics(res.metrics, res.test_range)
+
+
+def search_pnl(res: ResultRow) -> tuple[Any, Any]:
+    """(dates, daily PnL) of the search period only: what VARIANT_SEARCH's correlation pruning may read."""
+    lo, hi = search_range(res)
+    return res.dates[lo:hi], res.pnl[lo:hi]
 
 
 def search_evidence(rc: RunContext, res: ResultRow) -> Any:
@@ -227,7 +258,7 @@ def variant_search(rc: RunContext, iteration: int) -> dict[str, Any]:
     results = results_of(rc, rows)
     half = D.PROMISING_SHARPE / 2
     good = [r for r in ranked(rows, results) if abs(_num(searched(results[r.id]).get("sharpe"))) >= half]
-    parents = D.prune_correlated([r.id for r in good], {r.id: results[r.id].pnl_series() for r in good})
+    parents = D.prune_correlated([r.id for r in good], {r.id: search_pnl(results[r.id]) for r in good})
     parents = parents[: rc.config.max_variant_alphas]
     by_id = {r.id: r for r in rows}
     ctx = generation_context(rc, iteration, "VARIANT_SEARCH")

@@ -150,9 +150,12 @@ def _round(value: float, digits: int = 4) -> float | None:
 
 
 def trial_checks(row: CandidateRow, res: ResultRow, trials: Trials, gate: GateConfig,
-                 checks: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+                 checks: Sequence[Mapping[str, Any]] = (),
+                 field_shares: Mapping[str, Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
     """The four trial-aware check objects for one candidate (PASS / FAIL with limit, value and the
-    numbers behind them). `checks`: the simulation's checks (STALE_DATA is read from them)."""
+    numbers behind them). DATA_FRESHNESS reads `field_shares` (`validation.field_staleness`: data
+    availability of the fields the candidate reads) when given, else the simulation's STALE_DATA in
+    `checks` (which weighs the alpha's own positions, and so moves with OS prices)."""
     fam = trials.family(row)
     stats = trial_stats(row, res, fam, trials.run.n, fam.n)
     whole = trial_stats(row, res, trials.run, trials.run.n, fam.n)
@@ -177,6 +180,9 @@ def trial_checks(row: CandidateRow, res: ResultRow, trials: Trials, gate: GateCo
     out.append(check("YEARLY_STABILITY", "PASS" if frac >= gate.min_positive_years else "FAIL",
                      gate.min_positive_years, _round(frac),
                      years={str(y.year): _round(y.sharpe, 3) for y in st.years}))
+    if field_shares is not None:
+        used = {f: dict(field_shares[f]) for f in row.fields if f in field_shares}
+        checks = [{"name": "STALE_DATA", "fields": used}]
     out.append(freshness_check(checks, gate))
     return out
 

@@ -28,7 +28,10 @@ TRADING_DAYS_PER_MONTH = 21
 NO_VALIDATION = "P0Y0M0D"
 # Checks that measure performance over the whole IS (validation included): the gate judges them; DECIDE,
 # which must not read validation, leaves them out and re-derives the threshold checks from the search block.
-WHOLE_IS_CHECKS = frozenset({"LOW_SUB_UNIVERSE_SHARPE", "LOW_2Y_SHARPE", "IS_LADDER_SHARPE", "SELF_CORRELATION"})
+# CONCENTRATED_WEIGHT is measured over every IS day (validation included) and the daily weights are not
+# stored, so DECIDE leaves it to the gate too.
+WHOLE_IS_CHECKS = frozenset({"LOW_SUB_UNIVERSE_SHARPE", "LOW_2Y_SHARPE", "IS_LADDER_SHARPE", "SELF_CORRELATION",
+                             "CONCENTRATED_WEIGHT", "STALE_DATA"})
 THRESHOLD_CHECKS = frozenset({"LOW_SHARPE", "LOW_FITNESS", "LOW_TURNOVER", "HIGH_TURNOVER"})
 
 
@@ -81,18 +84,23 @@ def search_checks(
     return fresh + kept
 
 
-def stale_fields(panel: Any, settings: Any, max_share: float = 0.2) -> frozenset[str]:
-    """Fields whose values are stale (older than `data.freshness.DEFAULT_LIMIT_DAYS`) on more than
-    `max_share` of the universe's instrument-days in the validation window or OS: the gate holds back
-    alphas built on them (DATA_FRESHNESS), so GENERATE spends little on them. Data availability (report
-    dates), never performance: no return is read."""
+def field_staleness(panel: Any, settings: Any) -> dict[str, dict[str, float]]:
+    """{field: {"test" | "os": share of instrument-days whose value is older than
+    `data.freshness.DEFAULT_LIMIT_DAYS`}} over the days each instrument has a price (finite `close`).
+
+    Data availability (report dates), never performance, and not the alpha's positions nor the
+    universe (both move with OS prices): so the gate's DATA_FRESHNESS rule and GENERATE's steering do
+    not change when OS returns do."""
     from alphamine.data.freshness import freshness_by_period
     from alphamine.sim.periods import split_periods
 
     periods = split_periods(panel.dates, 0, is_end=settings.is_end, test_period=settings.test_period)
     ranges = {"test": periods.test_range, "os": periods.os_range}
-    fields = [name for name in panel.matrices]
-    shares = freshness_by_period(panel, fields, ranges, universe=settings.universe)
+    return freshness_by_period(panel, list(panel.matrices), ranges)
+
+
+def stale_fields(shares: Mapping[str, Mapping[str, float]], max_share: float = 0.2) -> frozenset[str]:
+    """Fields stale on more than `max_share` of instrument-days in validation or OS (`field_staleness`)."""
     return frozenset(f for f, by in shares.items() if any(v > max_share for v in by.values()))
 
 
