@@ -3,35 +3,16 @@ local BRAIN-compatible server, become the self-correlation pool with their daily
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from alphamine.brain.pool import brain_pool, submitted_alphas
-from alphamine.data.panel import Panel
-from alphamine.data.synthetic import SignalStrengths, synthetic
-from alphamine.sim.settings import make_settings
-from tests.brain.test_client_support import brain_server, fast_client, needs_server
+from tests.brain.test_client_support import fast_client, needs_server
+X
 
 pytestmark = [needs_server, pytest.mark.timeout(180)]
 
-SETTINGS = make_settings({"universe": "TOP60", "neutralization": "MARKET"})
-
-
-@pytest.fixture(scope="module")
-def panel() -> Panel:
-    return synthetic(60, 800, signals=SignalStrengths(reversal=0.08, value=0.0, sentiment=0.0))
-
-
-@pytest.fixture()
-def server(panel: Panel, tmp_path: Path) -> Iterator[str]:
-    with brain_server(panel, tmp_path / "server.sqlite3") as url:
-        yield url
-
-
-def test_only_submitted_alphas_join_the_pool(server: str) -> None:
+def test_only_submitted_alphas_join_the_pool(server: str) -> None:  # noqa: F811
     with fast_client(server) as c:
         outcomes = c.multi_simulate([("rank(-ts_sum(returns, 5))", SETTINGS), ("rank(-ts_delta(close, 3))",
                                                                                 SETTINGS.with_(decay=2))])
