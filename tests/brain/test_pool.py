@@ -8,9 +8,10 @@ import pytest
 
 from alphamine.brain.pool import brain_pool, submitted_alphas
 from tests.brain.test_client_support import fast_client, needs_server
-X
+from tests.brain.test_submit import SETTINGS, panel, server  # noqa: F401  (the submit tests' market)
 
 pytestmark = [needs_server, pytest.mark.timeout(180)]
+
 
 def test_only_submitted_alphas_join_the_pool(server: str) -> None:  # noqa: F811
     with fast_client(server) as c:
