@@ -154,11 +154,11 @@ class ResearchSummary:
 
 # ------------------------------------------------------------------------------------------ computing
 def load_run_panel(run: RunRow) -> Panel:
-    """The panel a run was mined on, from its stored config (`pipeline.controller.load_panel`)."""
-    from alphamine.pipeline.config import RunConfig
-    from alphamine.pipeline.controller import load_panel
+    """The panel a run was mined on, from its stored config's data source (no pipeline import: the
+    research layer sits below the pipeline)."""
+    from alphamine.data.sources import DataSource, open_source
 
-    return load_panel(RunConfig.model_validate(run.config).data)
+    return open_source(DataSource.model_validate(run.config.get("data") or {}))
 
 
 def summarize(store: Store, run_ids: Sequence[str], panel_loader: PanelLoader = load_run_panel) -> ResearchSummary:
