@@ -85,6 +85,58 @@ def _plain(block: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(v) if isinstance(v, float) else int(v) if isinstance(v, int) else v) for k, v in block.items()}
 
 
+def _sharpe(block: dict[str, Any] | None) -> str:
+    value = (block or {}).get("sharpe")
+    return "–" if value is None else f"{value:.4g}"
+
+
+def sharpe_line(res: Any) -> str:
+    """Search | validation | OS Sharpe side by side (the search reads `train`, only the gate reads the
+    validation block `test`, no rule reads OS); without a validation window the search read IS."""
+    m = res.metrics
+    if res.test_range[1] > res.test_range[0]:
+        search, val = m.get("train"), m.get("test")
+        s, v = (search or {}).get("sharpe"), (val or {}).get("sharpe")
+        ratio = f"{v / s:.4g}" if isinstance(s, float) and isinstance(v, float) and s else "–"
+        return (f"Sharpe: search {_sharpe(search)} | validation {_sharpe(val)} (validation / search {ratio}) | "
+                f"OS {_sharpe(m['os'])} | IS {_sharpe(m['is'])}")  # fmt: skip
+    return f"Sharpe: search = IS {_sharpe(m['is'])} (no validation window) | OS {_sharpe(m['os'])}"
+
+
+def print_gate_checks(console: Any, gate: Any, gate_config: dict[str, Any]) -> None:
+    """The checks of the latest gate record that judged checks, trial-aware ones included: result, value,
+    limit, the rule a FAIL broke (what the rule requires, from `gate_config`, the judging run's gate
+    settings) and the numbers behind the trial-aware checks (`report.research`, as the reports say it)."""
+    from alphamine.report.research import TRIAL_RULES, check_detail, failed_rule, rule_text
+
+    table = Table(title=f"gate checks (latest judged record: {gate.verdict}, {str(gate.created_at)[:19]})")
+    for col in ("check", "result", "value", "limit", "rule that failed"):
+        table.add_column(col, justify="right" if col in ("value", "limit") else "left")
+    for c in gate.checks:
+        table.add_row(
+            escape(str(c.get("name"))),
+            escape(str(c.get("result"))),
+            _number(c.get("value")),
+            _number(c.get("limit")),
+            escape(failed_rule(c)) if c.get("result") == "FAIL" else "",
+        )
+    print_table(console, table)
+    for c in gate.checks:
+        if detail := check_detail(c):
+            console.print(escape(f"  {c.get('name')}: {detail}"))
+    for c in gate.checks:
+        if c.get("result") == "FAIL":
+            name = str(c.get("name"))
+            rule = f" (rule: {rule_text(name, gate_config, c.get('limit'))})" if name in TRIAL_RULES else ""
+            console.print(escape(f"held back by {name}: {failed_rule(c)}{rule}"))
+
+
+def _number(x: Any) -> str:
+    if x is None:
+        return ""
+    return f"{x:.4g}" if isinstance(x, float) else escape(str(x))
+
+
 def _label(row: Any, result: Any) -> str:
     m = (
         f" IS Sharpe {result.metrics['is']['sharpe']:.2f}, fitness {result.metrics['is']['fitness']:.2f}"
@@ -112,6 +164,8 @@ def show_candidate(
         children = store.children(candidate_id)
         results = store.results_for([r.id for r in [*lineage, *children]])
         gates = store.gate_history(candidate_id)
+        judged = next((g for g in reversed(gates) if g.checks), None)
+        gate_run = store.get_run(judged.run_id) if judged is not None else None
     console.print(f"[bold]#{row.id}[/bold] {escape(row.expression)}")
     console.print(
         f"run {row.run_id}, iteration {row.iteration + 1}, generator {row.generator}, status [bold]{row.status}[/bold]"
@@ -127,12 +181,15 @@ def show_candidate(
         for k in ("sharpe", "fitness", "turnover", "returns", "drawdown", "margin"):
             t.add_row(k, f"{res.metrics['is'][k]:.4g}", f"{res.metrics['os'][k]:.4g}")
         console.print(t)
+        console.print(sharpe_line(res))
         console.print("checks: " + ", ".join(f"{c['name']} {c['result']}" for c in res.checks))
     for entry in row.reasons:
         why = f": {entry['reason']}" if entry.get("reason") else ""
         console.print(escape(f"  {str(entry.get('at', ''))[:19]} {entry.get('status', '')}{why}"))
     for g in gates:
-        console.print(f"  gate {g.verdict}: {'; '.join(g.reasons)}")
+        console.print(escape(f"  gate {g.verdict}: {'; '.join(g.reasons)}"))
+    if judged is not None:
+        print_gate_checks(console, judged, (gate_run.config.get("gate") if gate_run else None) or {})
     tree = Tree(_label(lineage[0], results.get(lineage[0].id)) if lineage else _label(row, res))
     node = tree
     for anc in lineage[1:]:

@@ -4,7 +4,10 @@
 Why fast: the controller rewrites the reports at every iteration, so the view model is computed once
 for both Markdown and HTML, and run_result.json is encoded by the C JSON encoder, one candidate per
 line (`dump_result`), falling back to `json_safe` only for a part that holds NaN/inf or an odd type.
-The JSON holds no PnL series: `artifacts` names the CSV files that do.
+The JSON holds no PnL series: `artifacts` names the CSV files that do. Each candidate carries its search
+(`train`) and validation (`test`) metric blocks when the run had a validation window, its latest gate
+decision (`gate`) and the research numbers read off them (`research`: `report.research`); the top-level
+`research` holds the run's trial-aware gate rules, repair success table and field freshness.
 
 Why atomic: a dashboard or a person may open the files while a run is still reporting; a temp file
 in the same folder renamed over the old one means a reader sees the old report or the new one,
@@ -42,7 +45,8 @@ from alphamine.report.model import (
     variant_deltas,
 )
 from alphamine.report.plots import PLOT_TITLES, render_plots, sparkline
-from alphamine.report.view import context
+from alphamine.report.research import candidate_research, research_quality
+from alphamine.report.research_view import context
 
 __all__ = [
     "REPORT_FILES",
@@ -72,7 +76,7 @@ def _env() -> Environment:
 
 def render_html(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
     """The self-contained HTML page (charts as SVG data URIs, sparklines as inline SVG); `ctx` is
-    `view.context(data)` when the caller already has it."""
+    `research_view.context(data)` when the caller already has it."""
     ctx = dict(context(data) if ctx is None else ctx)
     index = data.by_id()
     ctx["sparks"] = {r["id"]: _spark(index[r["id"]]) for r in ctx["rows"]}
@@ -141,7 +145,11 @@ def _candidate_json(c: CandidateReport, parent: CandidateReport | None, data: Re
         "is": c.is_metrics,
         "os": c.os_metrics,
         "os_start": c.os_start,
+        "train": c.train_metrics or None,
+        "test": c.test_metrics or None,
         "checks": c.checks,
+        "gate": None if c.gate is None else c.gate.to_json(),
+        "research": candidate_research(c).to_json(),
         "flags": {"os_collapse": os_collapse(c), "risk_model_approximation": uses_risk_model(c)},
     }
 
@@ -201,6 +209,7 @@ def _result_doc(data: ReportData) -> dict[str, Any]:
         "stages": redact(data.stages),
         "stage_times": data.stage_times,
         "artifacts": dict(data.artifacts),
+        "research": research_quality(data).to_json(),
         "notes": run_notes(data),
     }
     return out

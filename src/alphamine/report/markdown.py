@@ -1,7 +1,8 @@
 """`run_report.md`: the report's content as Markdown tables (no images; the HTML has the plots).
 
 Why: a Markdown report reads well in a terminal, a pull request or a chat, and diffs between runs;
-it shows the same rows as the HTML (from `view.context`), IS and OS side by side.
+it shows the same rows as the HTML (from `research_view.context`), IS and OS side by side, then search,
+validation and OS with the trial-aware numbers.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from alphamine.report.model import OS_COLLAPSE_RULE, ReportData
-from alphamine.report.view import DASH, context
+from alphamine.report.research_view import context
+from alphamine.report.view import DASH
 
 
 def cell(x: Any) -> str:
@@ -33,8 +35,8 @@ def table(header: list[str], rows: list[list[Any]], align: list[str] | None = No
 
 
 def render_markdown(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
-    """The whole Markdown report (UTF-8 text ending with a newline); `ctx` is `view.context(data)`
-    when the caller already has it."""
+    """The whole Markdown report (UTF-8 text ending with a newline); `ctx` is
+    `research_view.context(data)` when the caller already has it."""
     ctx = context(data) if ctx is None else ctx
     out = [
         f"# alphamine run `{cell(data.run_id)}` — {cell(data.status)}",
@@ -79,11 +81,13 @@ def render_markdown(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
             body.append(line)
         out += table(header, body, ["r", "l", "l"] + ["r"] * (len(header) - 3))
         out += ["", f"OS collapse rule: {OS_COLLAPSE_RULE}. Turnover, returns, drawdown in %; margin in bps.", ""]
+    else:
+        out += ["_No candidate was simulated in this run._", ""]
+    out += research_section(ctx["research"])
+    if rows:
         out += ["## Candidate details", ""]
         for r in rows:
-            out += _details(r)
-    else:
-        out.append("_No candidate was simulated in this run._")
+            out += _details(r, ctx["research"]["cards"].get(r["id"]))
     if ctx["improvements"]:
         out += ["", "## Optimizer improvements", ""]
         out += table(
@@ -135,7 +139,70 @@ def render_markdown(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _details(r: dict[str, Any]) -> list[str]:
+def research_section(q: dict[str, Any]) -> list[str]:
+    """`## Research quality`: search | validation | OS, the trial-aware gate rules, repair success and
+    field freshness by period."""
+    out = ["## Research quality", "",
+           "Search: the IS days the search stages read; validation: the end of IS that only the gate reads; "
+           "OS: read by no rule. DSR: the search Sharpe deflated by the trials of the candidate's lineage "
+           "family (run: by the whole run's); PSR against 0.", ""]  # fmt: skip
+    if q["table"]:
+        out += ["### Search, validation and OS — best and ready candidates", ""]
+        header = ["id", "status", "IS Sharpe", "search Sharpe", "validation Sharpe", "OS Sharpe",
+                  "validation / search", "DSR", "PSR", "trials family / run", "effective trials", "DSR (run)",
+                  "positive years", "held back by"]  # fmt: skip
+        body = [
+            [str(t["id"]), cell(t["status"]), t["is"], t["search"], t["validation"], t["os"], t["ratio"], t["dsr"],
+             t["psr"], t["trials"], t["effective"], t["run_dsr"], t["positive_years"],
+             cell("; ".join(t["held_back"]) or DASH)]
+            for t in q["table"]
+        ]  # fmt: skip
+        out += [*table(header, body, ["r", "l"] + ["r"] * 11 + ["l"]), ""]
+    out += ["### Trial-aware gate rules", ""]
+    if q["rules"]:
+        out += table(
+            ["rule", "requires", "judged", "passed", "held back", "only failing check", "pending"],
+            [[r["check"], cell(r["rule"]), r["judged"], r["passed"], r["held_back"], r["sole"], r["pending"]]
+             for r in q["rules"]],
+            ["l", "l", "r", "r", "r", "r", "r"],
+        )  # fmt: skip
+        out += ["", f"{q['judged']} candidates judged; lineage-family cap ({cell(q['family_rule'])}): "
+                f"{q['family_capped']} held back for diversity.", ""]  # fmt: skip
+    elif q["trial_aware"]:
+        out += ["_No candidate was judged by the trial-aware gate yet._", ""]
+    else:
+        out += ["_Classic gate: the platform's checks only (no trial-aware rules)._", ""]
+    out += ["### Repair success", ""]
+    if q["repairs"]:
+        out += table(
+            ["failing check", "attempts", "simulated", "fixed", "fix rate"],
+            [[r["check"], r["attempts"], r["simulated"], r["fixed"], r["rate"]] for r in q["repairs"]],
+            ["l", "r", "r", "r", "r"],
+        )
+        out += ["", "Fixed: the repair passes the check its parent failed; rate = fixed / simulated.", ""]
+    else:
+        out += ["_No repair was proposed in this run._", ""]
+    f = q["freshness"]
+    out += ["### Field freshness by period", ""]
+    if f["rows"]:
+        out += [f"Worst share of position-days on values older than {f['limit_days']} days, over the "
+                f"{f['candidates']} ready and promising candidates reading the field; ⚠ above "
+                f"{f['max_share']}.", ""]  # fmt: skip
+        out += table(
+            ["field", "candidates", *f["periods"]],
+            [[code(r["field"]), r["candidates"], *[("⚠ " if x["stale"] else "") + x["text"] for x in r["cells"]]]
+             for r in f["rows"]],
+            ["l", "r"] + ["r"] * len(f["periods"]),
+        )  # fmt: skip
+        if f["left_out"]:
+            out.append(f"_… and {f['left_out']} fresher fields._")
+        out.append("")
+    else:
+        out += ["_No ready or promising candidate reads a field with age information._", ""]
+    return out
+
+
+def _details(r: dict[str, Any], research: dict[str, Any] | None = None) -> list[str]:
     out = [f"### #{r['id']} — {cell(r['status'])}", "", f"- expression: {code(r['expression'])}"]
     out.append(f"- settings: {cell(r['settings'])}" + (" (risk-model approximation)" if r["risk_model"] else ""))
     if r["collapse"]:
@@ -159,4 +226,12 @@ def _details(r: dict[str, Any]) -> list[str]:
             out.append("- vs parent: parent not in this run")
     if r["reasons"]:
         out.append(f"- reasons: {cell('; '.join(r['reasons']))}")
+    if research is not None:
+        out.append(f"- Sharpe: {research['sharpes']}")
+        if research["trials"]:
+            out.append(f"- trials: {research['trials']}")
+        if research["years"]:
+            out.append(f"- years: {research['years']}")
+        if research["held_back"]:
+            out.append(f"- **held back by:** {cell('; '.join(research['held_back']))}")
     return [*out, ""]

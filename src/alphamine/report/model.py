@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from alphamine.research.repair_table import RepairRow
+
 # ---------------------------------------------------------------- rules shared by every renderer
 OS_COLLAPSE_RATIO = 0.5  # OS Sharpe below this fraction of a strong IS Sharpe is a collapse
 OS_COLLAPSE_MIN_IS_SHARPE = 1.0  # ... where "strong" means an IS Sharpe above this
@@ -40,6 +42,24 @@ _SECRET_KEY = re.compile(r"(api[_-]?key|secret|token|password|passwd|authorizati
 REDACTED = "***"
 
 
+@dataclass(frozen=True)
+class GateRecord:
+    """A candidate's latest gate decision as the store recorded it (`Store.gate_history`).
+
+    Why two sources: the lineage-family cap records a decision without checks (it holds back a candidate
+    whose checks passed), so `checks` are those of the latest record that judged checks, while `verdict`
+    and `reasons` are the latest decision's and `capped` says that decision was the family cap."""
+
+    verdict: str
+    reasons: tuple[str, ...] = ()
+    checks: tuple[dict[str, Any], ...] = ()
+    capped: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "reasons": list(self.reasons), "checks": list(self.checks),
+                "capped": self.capped}  # fmt: skip
+
+
 @dataclass
 class CandidateReport:
     """One simulated candidate as a report shows it.
@@ -49,6 +69,8 @@ class CandidateReport:
     `shortCount`, `pnl`); `checks` as BRAIN returns them (`{name, result, limit?, value?}`).
     `dates`/`pnl` (optional) are the daily PnL in dollars from the first position day, `os_start` the
     ISO date of the first out-of-sample day; without them the candidate has no PnL curve.
+    `train_metrics`/`test_metrics` are the search and validation blocks when the run simulated with a
+    validation window (empty otherwise); `gate` the latest gate decision (None: never judged).
     """
 
     id: int
@@ -67,6 +89,9 @@ class CandidateReport:
     dates: np.ndarray | None = None
     pnl: np.ndarray | None = None
     os_start: str | None = None
+    train_metrics: dict[str, Any] = field(default_factory=dict)
+    test_metrics: dict[str, Any] = field(default_factory=dict)
+    gate: GateRecord | None = None
 
 
 @dataclass
@@ -80,7 +105,9 @@ class ReportData:
     must already be free of secrets (the renderers redact secret-looking keys again anyway).
     `artifacts` names data files written beside the reports, as paths relative to the run folder
     (`{"ready_pnl": "artifacts/ready_pnl.csv"}`): the reports link them and run_result.json
-    references them instead of repeating their content."""
+    references them instead of repeating their content. `gate_config` is the run's gate configuration
+    (`GateConfig` as JSON: mode and the trial-aware limits; empty when unknown) and `repairs` the repair
+    success table (`research.repair_table.repair_success`) of the run's repair children."""
 
     run_id: str
     status: str
@@ -101,6 +128,8 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     stage_times: list[dict[str, Any]] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
+    gate_config: dict[str, Any] = field(default_factory=dict)
+    repairs: list[RepairRow] = field(default_factory=list)
 
     def by_id(self) -> dict[int, CandidateReport]:
         return {c.id: c for c in self.candidates}
@@ -186,6 +215,7 @@ def from_sim_result(result: Any, **fields: Any) -> CandidateReport:
     (`id`, `generator`, `thesis`, `status`, ...): metrics, checks, settings, PnL and the OS start."""
     p = result.periods
     first, os_lo = p.first, p.os_range[0]
+    split = p.test_range[1] > p.test_range[0]  # a validation window: the search and validation blocks
     defaults: dict[str, Any] = {
         "expression": result.expression,
         "settings": result.settings.to_brain(),
@@ -202,6 +232,8 @@ def from_sim_result(result: Any, **fields: Any) -> CandidateReport:
         "dates": np.asarray(result.dates[first:]).astype("datetime64[D]"),
         "pnl": np.asarray(result.daily_pnl[first:], dtype=float),
         "os_start": str(np.datetime64(result.dates[os_lo], "D")) if os_lo < result.dates.size else None,
+        "train_metrics": dict(result.metrics.get("train") or {}) if split else {},
+        "test_metrics": dict(result.metrics.get("test") or {}) if split else {},
     }
     defaults.update(fields)
     return CandidateReport(**defaults)
