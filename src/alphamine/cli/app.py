@@ -9,10 +9,12 @@ from alphamine.cli.brain_cmd import brain_app
 from alphamine.cli.data_cmd import data_app
 from alphamine.cli.demo_cmd import demo
 from alphamine.cli.expression_args import ExpressionCommand
+from alphamine.cli.knowledge_cmd import knowledge_app
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
 from alphamine.cli.plan_cmd import plan
 from alphamine.cli.platform_cmd import submit, usage
+from alphamine.cli.prompt_cmd import prompt_app
 from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
 from alphamine.cli.research_cmd import research_app
 from alphamine.cli.root import root_app
@@ -44,6 +46,8 @@ app.add_typer(candidates_app, name="candidates")
 app.add_typer(settings_app, name="settings")
 app.add_typer(brain_app, name="brain")
 app.add_typer(research_app, name="research")
+app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(prompt_app, name="prompt")
 
 
 @app.command()
