@@ -9,6 +9,7 @@ from alphamine.cli.brain_cmd import brain_app
 from alphamine.cli.data_cmd import data_app
 from alphamine.cli.demo_cmd import demo
 from alphamine.cli.expression_args import ExpressionCommand
+from alphamine.cli.import_cmd import parse_artifact
 from alphamine.cli.knowledge_cmd import knowledge_app
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.ops_cmd import ops_app
@@ -40,6 +41,7 @@ app.command()(doctor)
 app.command()(submit)
 app.command()(usage)
 app.command()(plan)
+app.command("parse-artifact")(parse_artifact)
 app.command()(tasks)
 app.command("retry-sim")(retry_sim)
 app.add_typer(candidates_app, name="candidates")

@@ -309,8 +309,15 @@ def settings_save(
     typer.echo(f"saved preset {name!r} in {path}")
 
 
-def doctor(runtime_root: RootOpt = DEFAULT_ROOT, db: DbOpt = None) -> None:
-    """Check the environment, the bundled data and the store's health."""
+def doctor(
+    runtime_root: RootOpt = DEFAULT_ROOT,
+    db: DbOpt = None,
+    check_llm: Annotated[
+        bool, typer.Option("--check-llm", help="Resolve the LLM configuration (sources, key masked) and make "
+                           "one tiny call.")
+    ] = False,
+) -> None:
+    """Check the environment, the bundled data and the store's health (and the LLM with --check-llm)."""
     import numba
     import numpy
     import pandas
@@ -362,5 +369,25 @@ def doctor(runtime_root: RootOpt = DEFAULT_ROOT, db: DbOpt = None) -> None:
         line(False, "store", str(e))
     chromium = next((c for c in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(c).exists()), None)
     line(True, "chromium (for report screenshots in tests)", chromium or "not installed (optional)")
+    if check_llm:
+        _doctor_llm(console, line)
     if not ok:
         raise typer.Exit(1)
+
+
+def _doctor_llm(console: Any, line: Any) -> None:
+    """`doctor --check-llm`: every setting with the source it came from (the key masked), then one tiny
+    call; a configuration error or a failed call is BAD, a skipped call (nothing configured) is not."""
+    from alphamine.llm.client import LLMClient
+    from alphamine.llm.config import LLMConfigError, resolve_config
+    from alphamine.llm.doctor import check_llm as lines_of
+
+    try:
+        lines = lines_of(resolve_config(), LLMClient)
+    except LLMConfigError as e:
+        line(False, "LLM config", str(e))
+        return
+    for text in lines[:-1]:
+        console.print(f"    {escape(text)}")
+    last = lines[-1] if lines else "LLM call: skipped"
+    line(not last.startswith("LLM call: FAILED"), "LLM", escape(last.removeprefix("LLM call: ")))
