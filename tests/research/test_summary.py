@@ -46,7 +46,9 @@ def _config(root: Path, mode: str) -> RunConfig:
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("summary")
     for run_id, mode in (("ta", "trial-aware"), ("cl", "classic")):
-        out = start_run(_config(root, mode), runtime_root=root, run_id=run_id, console=Console(quiet=True), quiet=True)
+        # one store, separate runtime roots: each run starts without the other's alpha memory
+        out = start_run(_config(root, mode), runtime_root=root / run_id, db=str(root / "alphamine.sqlite3"),
+                        run_id=run_id, console=Console(quiet=True), quiet=True)
         assert out.status == "finished"
     return root / "alphamine.sqlite3"
 

@@ -12,6 +12,7 @@ from alphamine.cli.expression_args import ExpressionCommand
 from alphamine.cli.import_cmd import parse_artifact
 from alphamine.cli.knowledge_cmd import knowledge_app
 from alphamine.cli.lint_cmd import register_lint
+from alphamine.cli.memory_cmd import memory_app
 from alphamine.cli.ops_cmd import ops_app
 from alphamine.cli.plan_cmd import plan
 from alphamine.cli.platform_cmd import submit, usage
@@ -50,6 +51,7 @@ app.add_typer(brain_app, name="brain")
 app.add_typer(research_app, name="research")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(prompt_app, name="prompt")
+app.add_typer(memory_app, name="memory")
 
 
 @app.command()

@@ -143,6 +143,9 @@ def run(
                           "or an ISO duration (P1Y).")
     ] = "auto",
     min_dsr: Annotated[float, typer.Option(help="Trial-aware gate: least deflated Sharpe ratio.")] = 0.95,
+    generators: Annotated[
+        str, typer.Option(help="GENERATE's mix: templates,factory,evolve[,llm], each optionally name:share.")
+    ] = "templates,factory",
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: timestamp).")] = None,
     runtime_root: RootOpt = DEFAULT_ROOT,
     db: DbOpt = None,
@@ -181,6 +184,7 @@ def run(
             max_enhance_alphas=max_enhance_alphas,
             workers=workers,
             gate=GateConfig(mode=gate, validation_period=validation_period, min_dsr=min_dsr),  # type: ignore[arg-type]
+            generators=generators,
             **_backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region),
         )
     except (PresetError, SettingsError, ValueError) as e:

@@ -7,7 +7,7 @@ JSON-able fields and no behaviour beyond small helpers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -107,6 +107,9 @@ class GenerationContext:
     saturated: frozenset[frozenset[str]] = frozenset()
     """Field sets (GROUP fields left out) of lineage families that already hold their share of the
     ready set: the theme sampler steers away from new candidates reading exactly those fields."""
+    memory_weight: Callable[[Candidate], float] | None = None
+    """The cross-run alpha memory's weight of a candidate (`store.memory.AlphaMemory.weigher`: in
+    [0.5, 1.5], exactly 1.0 with nothing known); the theme sampler multiplies it into its novelty."""
     stale_fields: frozenset[str] = frozenset()
     """Fields whose values stop updating later in the data (the gate's DATA_FRESHNESS holds back alphas
     on them): the theme sampler steers away from candidates reading any of them."""

@@ -66,6 +66,7 @@ class ThemeSampler:
             pool.extend(dedup(gen.generate(ctx, per), seen))
         if len(pool) <= n:
             return pool
-        weights = np.array([novelty(c, ctx) for c in pool], dtype=float)
+        weigh = ctx.memory_weight
+        weights = np.array([novelty(c, ctx) * (weigh(c) if weigh is not None else 1.0) for c in pool], dtype=float)
         picks = ctx.rng.choice(len(pool), size=n, replace=False, p=weights / weights.sum())
         return [pool[int(i)] for i in picks]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alphamine.data.sources import DataSource
 from alphamine.pipeline.quota import QuotaConfig
@@ -76,4 +76,13 @@ class RunConfig(BaseModel):
     platform: PlatformConfig | None = None
     gate: GateConfig = Field(default_factory=GateConfig)
     max_sim_alphas: int | None = Field(default=None, ge=1)  # the run's simulation budget (any backend)
+    generators: str = "templates,factory"  # GENERATE's mix (`pipeline.proposing.parse_generators`)
+
+    @field_validator("generators")
+    @classmethod
+    def _generators(cls, v: str) -> str:
+        from alphamine.pipeline.proposing import parse_generators
+
+        parse_generators(v)  # ValueError names the bad item
+        return v
     quota: QuotaConfig = Field(default_factory=QuotaConfig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -30,6 +31,8 @@ class RunContext:
     quiet: bool = False
     backend: Backend | None = None
     """Where SIMULATE runs (the CLI builds it); None: a `LocalBackend` over `panel` on first use."""
+    llm_generator: Any = None
+    """The LLM generator (`alphamine.llm`) when the run uses an LLM; the CLI builds it."""
     _catalogue: dict[str, FieldInfo] | None = field(default=None, repr=False)
     _staleness: dict[str, dict[str, float]] | None = field(default=None, repr=False)
 

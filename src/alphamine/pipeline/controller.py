@@ -174,6 +174,21 @@ def _report(rc: RunContext, iteration: int) -> dict[str, Any]:
     return {"files": len(paths)}
 
 
+def remember(rc: RunContext) -> None:
+    """Ingest the finished run into the cross-run alpha memory (`<runtime-root>/alpha_memory.sqlite3`);
+    a memory that cannot be written is reported, never fatal. Only at the end of a run: the memory
+    records gate verdicts (which read the validation window), so within a run the search reads a
+    memory of earlier runs only."""
+    from alphamine.store.errors import StoreError
+    from alphamine.store.memory import AlphaMemory
+
+    try:
+        with AlphaMemory.at_root(rc.run_dir.parent.parent) as memory:
+            memory.ingest(rc.store, rc.run_id, catalogue=rc.catalogue)
+    except (StoreError, OSError) as e:
+        rc.say(f"  memory not updated: {e}")
+
+
 def _ready_count(rc: RunContext) -> int:
     return len(rc.store.candidates(run_id=rc.run_id, status=CandidateStatus.READY))
 
@@ -203,6 +218,7 @@ def _loop(rc: RunContext) -> RunOutcome:
                     break
             rc.store.set_run_status(rc.run_id, "finished", iteration=iteration)
             paths = write_run_reports(rc.store, rc.run_id, rc.run_dir)  # final status in the report
+            remember(rc)
             ready = _ready_count(rc)
         except KeyboardInterrupt as e:
             mark_error: BaseException | None = None

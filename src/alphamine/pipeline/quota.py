@@ -50,15 +50,11 @@ class QuotaConfig(BaseModel):
 
 
 def skeleton(expression: str) -> str:
-    """The operator skeleton of an expression: canonical text with every field `x` and constant `1`."""
-    from alphamine.expr import Name, Number, canonical, map_nodes, parse
+    """The operator skeleton (`store.memory_schema.operator_skeleton`: fields `x`, constants `1`); an
+    unparsable expression is its own cluster."""
+    from alphamine.store.memory_schema import operator_skeleton
 
-    try:
-        node = map_nodes(parse(expression), lambda n: Name("x") if isinstance(n, Name) else
-                         (Number(1.0) if isinstance(n, Number) else n))
-        return canonical(node)
-    except Exception:  # an unparsable expression is its own cluster
-        return expression
+    return operator_skeleton(expression) or expression
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ data) and never simulated twice), and the controller marks it finished only when
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from alphamine.generate.themes import ThemeSampler
 from alphamine.generate.variants import generic_variants
 from alphamine.pipeline import decide as D
 from alphamine.pipeline.context import RunContext
+from alphamine.pipeline.proposing import parse_generators, propose
 from alphamine.pipeline.quota import admit
 from alphamine.pipeline.simulating import simulate_rows
 from alphamine.pipeline.trial_gate import family_cap, search_range
@@ -34,17 +36,19 @@ STAGE_GENERATORS = {"VARIANT_SEARCH": ("variant:",), "ENHANCE": ("optimizer:", "
 
 
 def saturated_families(rc: RunContext) -> frozenset[frozenset[str]]:
-    """Field sets of the run's lineage families that hold their share of the ready set (the gate's
-    family cap), so GENERATE explores elsewhere."""
-    ready = rc.store.candidates(run_id=rc.run_id, status=CS.READY)
-    sizes: dict[int, int] = {}
-    for r in ready:
-        root = r.root_id if r.root_id is not None else r.id
-        sizes[root] = sizes.get(root, 0) + 1
-    cap = family_cap(len(ready), rc.config.gate.max_family_share)
+    """Field sets of the run's lineage families that hold more than their share (the gate's family cap)
+    of the candidates that passed DECIDE, so GENERATE explores elsewhere. DECIDE's verdicts, not the
+    gate's: the gate reads the validation window, which the search must not (the ready set is a subset
+    of these, so a family saturated in the ready set is saturated here first)."""
+    passed: dict[int, int] = {}
+    for r in rc.store.candidates(run_id=rc.run_id):
+        if any(h.get("status") == CS.GATE_PENDING for h in r.reasons):
+            root = r.root_id if r.root_id is not None else r.id
+            passed[root] = passed.get(root, 0) + 1
+    cap = family_cap(sum(passed.values()), rc.config.gate.max_family_share)
     out = set()
-    for root, size in sizes.items():
-        if size >= cap:
+    for root, size in passed.items():
+        if size > cap:
             fields = rc.store.get_candidate(root).fields
             out.add(frozenset(f for f in fields if f in rc.catalogue and rc.catalogue[f].type != FieldType.GROUP))
     return frozenset(out)
@@ -62,7 +66,31 @@ def generation_context(rc: RunContext, iteration: int, stage: str) -> Generation
         explored_operators=dict(ops),
         saturated=saturated_families(rc) if rc.config.gate.trial_aware else frozenset(),
         stale_fields=rc.stale_fields() if rc.config.gate.trial_aware else frozenset(),
+        memory_weight=memory_weigher(rc),
     )
+
+
+def memory_weigher(rc: RunContext) -> Any:
+    """The alpha memory's candidate weigher for this run's dataset and region (decay measured at the
+    run's start, so a seed proposes the same whenever it is resumed); None without a memory."""
+    import datetime as dt
+
+    from alphamine.store.errors import StoreError
+    from alphamine.store.memory import AlphaMemory
+    from alphamine.store.memory_schema import run_dataset
+
+    run = rc.store.get_run(rc.run_id)
+    if run is None:
+        return None
+    root = Path(run.runtime_root) if run.runtime_root else rc.run_dir.parent.parent
+    if not (root / "alpha_memory.sqlite3").exists():
+        return None
+    try:
+        with AlphaMemory.at_root(root) as memory:
+            return memory.weigher(run_dataset(run.config), rc.settings.region, rc.catalogue,
+                                  now=dt.datetime.fromisoformat(run.created_at))
+    except (StoreError, OSError, ValueError):
+        return None
 
 
 def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], conn: Any = None) -> list[int]:
@@ -94,13 +122,44 @@ def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], c
 # ---------------------------------------------------------------------------------------------- GENERATE
 def generate(rc: RunContext, iteration: int) -> dict[str, Any]:
     ctx = generation_context(rc, iteration, "GENERATE")
-    sampler = ThemeSampler([TemplateGenerator(), FieldFactory()])
-    cands = rotate_neutralization(sampler.generate(ctx, rc.config.candidates_per_iteration), ctx)
+    shares = parse_generators(rc.config.generators)
+    extra = extra_generators(rc, shares)
+    proposed, made = propose(ctx, rc.config.candidates_per_iteration, shares, sampled_generators, extra)
+    cands = rotate_neutralization(proposed, ctx)
     with rc.store.transaction() as conn:
         ids = add_candidates(rc, iteration, cands, conn=conn)
-        rc.store.finish_stage(rc.run_id, iteration, "GENERATE", {"generated": len(ids)}, conn=conn)
-    rc.say(f"  GENERATE: {len(ids)} candidates")
-    return {"generated": len(ids)}
+        summary = {"generated": len(ids), "by_generator": made}
+        rc.store.finish_stage(rc.run_id, iteration, "GENERATE", summary, conn=conn)
+    mix = ", ".join(f"{k} {v}" for k, v in made.items())
+    rc.say(f"  GENERATE: {len(ids)} candidates ({mix})")
+    return summary
+
+
+def sampled_generators(names: Sequence[str]) -> ThemeSampler:
+    """The theme sampler over the deterministic generators named (templates, factory)."""
+    gens = {"templates": TemplateGenerator, "factory": FieldFactory}
+    return ThemeSampler([gens[n]() for n in names])
+
+
+def extra_generators(rc: RunContext, shares: Mapping[str, float]) -> dict[str, Any]:
+    """The evolutionary generator over the store's best search-period evidence (this run's and ready
+    alphas of earlier runs on the same data), and the LLM generator when the run has one."""
+    out: dict[str, Any] = {}
+    if "evolve" in shares:
+        from alphamine.generate.evolve import EvolutionGenerator, parent_of, parents_from_store
+
+        parents, pool = parents_from_store(rc.store, rc.run_id, backend=rc.backend_name)
+        # novelty against earlier runs' ready alphas and this run's DECIDE-passed candidates: this run's
+        # ready set is a gate verdict, which reads the validation window the search must not
+        pool = [p for p in pool if p.run_id != rc.run_id]
+        passed = [r for r in rc.store.candidates(run_id=rc.run_id)
+                  if any(h.get("status") == CS.GATE_PENDING for h in r.reasons)]
+        results = results_of(rc, passed)
+        pool += [parent_of(r, results[r.id]) for r in passed if r.id in results]
+        out["evolve"] = EvolutionGenerator(parents, pool)
+    if "llm" in shares and rc.llm_generator is not None:
+        out["llm"] = rc.llm_generator
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- INSPECT
