@@ -5,8 +5,9 @@ Why a sub-app: a candidate an agent proposed records the prompt version behind i
 is the built-in template or a personal override in `<runtime-root>/prompts/<name>.j2`, and which
 approved lessons the next render would add. `alphamine.llm.prompts` is imported inside each command.
 
-Room for later commands: `prompt compare` (two prompt versions on the same requests) is added to this
-`prompt_app` by its own module; nothing here needs to change for it.
+`prompt compare --run-id BASE --run-id EXP` judges a prompt change by its runs: the logic, the figures
+and the promotion rule live in `alphamine.llm.compare`; this command only opens the store and prints
+(or writes) the markdown or JSON. Runs that are not comparable are one red line and exit code 2.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from rich.table import Table
 
 from alphamine.cli.console import make_console, print_table
 from alphamine.cli.data_cmd import fail
-from alphamine.cli.run_cmd import DEFAULT_ROOT, RootOpt
+from alphamine.cli.run_cmd import DEFAULT_ROOT, DbOpt, RootOpt, open_records
 
 prompt_app = typer.Typer(
-    help="Versioned prompts of the research agents: list them, show one (built-in or override).",
+    help="Versioned prompts of the research agents: list them, show one, compare two runs.",
     no_args_is_help=True,
 )
 
@@ -88,3 +89,40 @@ def show(
         typer.echo(f"recorded as: {recorded} (with the approved lessons rendered into it)")
     typer.echo("")
     typer.echo(tmpl.text.rstrip("\n"))
+
+
+@prompt_app.command("compare")
+def compare(
+    run_ids: Annotated[
+        list[str],
+        typer.Option("--run-id", help="Give it twice: the base run first, then the experiment run."),
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+    output: Annotated[Path | None, typer.Option("--output", help="Write the comparison to this file.")] = None,
+    runtime_root: RootOpt = DEFAULT_ROOT,
+    db: DbOpt = None,
+) -> None:
+    """Compare an experiment run with a base run on the same data and settings: valid-expression,
+    promising and hard-failure rates, mean fitness, ready count, LLM tokens and cost per ready alpha;
+    says whether the experiment is eligible for promotion."""
+    from alphamine.llm.compare import CompareError, compare_runs, render
+
+    if len(run_ids) != 2:
+        raise fail(f"give --run-id exactly twice (BASE, then EXP); got {len(run_ids)}")
+    if fmt not in ("markdown", "json"):
+        raise fail(escape(f"--format must be markdown or json (got {fmt!r})"))
+    with open_records(runtime_root, db) as store:
+        try:
+            comparison = compare_runs(store, run_ids[0], run_ids[1], runtime_root=runtime_root)
+        except CompareError as e:
+            raise fail(escape(str(e))) from None
+    text = render(comparison, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise fail(escape(f"cannot write {output}: {e.strerror or type(e).__name__}")) from None
+    typer.echo(f"{comparison.verdict}; written to {output}")

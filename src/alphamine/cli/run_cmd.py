@@ -13,6 +13,7 @@ from rich.table import Table
 
 from alphamine.cli.console import expression_column, make_console, print_table
 from alphamine.cli.data_cmd import DataOpt, MetaOpt, SampleOpt, SeedOpt, SyntheticOpt, fail
+from alphamine.cli.llm_factory import build_agents, llm_run_config, stored_agents
 from alphamine.runtime import DEFAULT_RUNTIME_ROOT
 
 RootOpt = Annotated[Path, typer.Option("--runtime-root", help="Folder for the store, runs and presets.")]
@@ -146,6 +147,18 @@ def run(
     generators: Annotated[
         str, typer.Option(help="GENERATE's mix: templates,factory,evolve[,llm], each optionally name:share.")
     ] = "templates,factory",
+    llm: Annotated[
+        bool | None, typer.Option("--llm/--no-llm", help="LLM agents (default: on when an LLM is configured).")
+    ] = None,
+    llm_share: Annotated[float, typer.Option(help="Share of each iteration's candidates from the LLM.")] = 0.5,
+    use_llm_decide: Annotated[
+        bool, typer.Option("--use-llm-decide", help="Let the LLM hold back candidates the rules pass (never promote).")
+    ] = False,
+    llm_token_budget: Annotated[int | None, typer.Option(help="Stop calling the LLM after this many tokens.")] = None,
+    llm_max_calls: Annotated[int | None, typer.Option(help="Stop calling the LLM after this many calls.")] = None,
+    llm_daily_limit: Annotated[
+        int | None, typer.Option(help="LLM calls per day across processes (ledger in the runtime root).")
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: timestamp).")] = None,
     runtime_root: RootOpt = DEFAULT_ROOT,
     db: DbOpt = None,
@@ -185,6 +198,7 @@ def run(
             workers=workers,
             gate=GateConfig(mode=gate, validation_period=validation_period, min_dsr=min_dsr),  # type: ignore[arg-type]
             generators=generators,
+            llm=llm_run_config(llm, llm_share, use_llm_decide, llm_token_budget, llm_max_calls, llm_daily_limit),
             **_backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region),
         )
     except (PresetError, SettingsError, ValueError) as e:
@@ -205,6 +219,7 @@ def run(
             console=console,
             quiet=quiet,
             backend=sim_backend,
+            agents=build_agents(config.llm, runtime_root),
         )
     except KeyboardInterrupt as e:
         rid = getattr(e, "run_id", None) or run_id or "<id>"
@@ -312,7 +327,8 @@ def resume(
     sim_backend = _stored_backend(run_id, runtime_root, db)
     try:
         outcome = resume_run(
-            run_id, runtime_root=runtime_root, db=db, console=console, quiet=quiet, backend=sim_backend
+            run_id, runtime_root=runtime_root, db=db, console=console, quiet=quiet, backend=sim_backend,
+            agents=stored_agents(run_id, runtime_root, db),
         )
     except KeyboardInterrupt as e:
         if not getattr(e, "marked", True):

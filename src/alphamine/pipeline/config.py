@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from alphamine.data.sources import DataSource
 from alphamine.pipeline.quota import QuotaConfig
 
-__all__ = ["STAGES", "DataSource", "GateConfig", "PlatformConfig", "QuotaConfig", "RunConfig"]
+__all__ = ["STAGES", "DataSource", "GateConfig", "LLMRunConfig", "PlatformConfig", "QuotaConfig", "RunConfig"]
 
 STAGES: tuple[str, ...] = (
     "GENERATE",
@@ -55,6 +55,21 @@ class GateConfig(BaseModel):
         return self.mode == "trial-aware"
 
 
+class LLMRunConfig(BaseModel):
+    """The run's LLM agents (docs/llm.md): whether they run, their share of GENERATE, whether they may
+    hold candidates back at DECIDE, and the kill switches. No secrets (the key is read at run time)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    share: float = Field(default=0.5, ge=0.0, le=1.0)  # of each iteration's new candidates
+    use_decide: bool = False
+    token_budget: int | None = Field(default=None, ge=1)
+    max_calls: int | None = Field(default=None, ge=1)
+    daily_limit: int | None = Field(default=None, ge=1)  # calls per day, shared by processes (runtime root)
+    max_consecutive_failures: int = Field(default=3, ge=1)
+
+
 class RunConfig(BaseModel):
     """Run options. Budgets bound the work of every iteration so a run has a predictable cost."""
 
@@ -77,6 +92,7 @@ class RunConfig(BaseModel):
     gate: GateConfig = Field(default_factory=GateConfig)
     max_sim_alphas: int | None = Field(default=None, ge=1)  # the run's simulation budget (any backend)
     generators: str = "templates,factory"  # GENERATE's mix (`pipeline.proposing.parse_generators`)
+    llm: LLMRunConfig = Field(default_factory=LLMRunConfig)
 
     @field_validator("generators")
     @classmethod

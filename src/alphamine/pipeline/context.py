@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from rich.console import Console
@@ -17,6 +17,25 @@ from alphamine.pipeline.config import RunConfig
 from alphamine.pipeline.quota import REPORT_NAME, QuotaLedger
 from alphamine.sim.settings import Settings
 from alphamine.store import Store
+
+
+class ResearchAgents(Protocol):
+    """The seam of the LLM agents (built above this layer, by the CLI): see `llm.run_agents`."""
+
+    share: float
+    use_decide: bool
+    generator: Any
+
+    def bind(self, store: Any, run_id: str, backend: str | None) -> None: ...
+
+    def enhance(self, parent: Any, res: Any, evidence: Any, failed: Sequence[str], lineage: Sequence[Any],
+                ctx: Any, max_n: int) -> list[Any]: ...
+
+    def hold(self, row: Any, res: Any, checks: Sequence[Mapping[str, Any]], verdict: Any) -> str | None: ...
+
+    def note(self, row: Any) -> str | None: ...
+
+    def flush(self, run_dir: Any) -> None: ...
 
 
 @dataclass
@@ -31,8 +50,8 @@ class RunContext:
     quiet: bool = False
     backend: Backend | None = None
     """Where SIMULATE runs (the CLI builds it); None: a `LocalBackend` over `panel` on first use."""
-    llm_generator: Any = None
-    """The LLM generator (`alphamine.llm`) when the run uses an LLM; the CLI builds it."""
+    agents: ResearchAgents | None = None
+    """The LLM agents (`alphamine.llm.run_agents.LLMAgents`) when the run uses an LLM; the CLI builds them."""
     _catalogue: dict[str, FieldInfo] | None = field(default=None, repr=False)
     _staleness: dict[str, dict[str, float]] | None = field(default=None, repr=False)
 

@@ -30,7 +30,7 @@ from alphamine.backends.base import Backend
 from alphamine.data.panel import Panel
 from alphamine.pipeline import stages as S
 from alphamine.pipeline.config import STAGES, DataSource, RunConfig
-from alphamine.pipeline.context import RunContext
+from alphamine.pipeline.context import ResearchAgents, RunContext
 from alphamine.pipeline.reporting import write_run_reports
 from alphamine.pipeline.validation import NO_VALIDATION, resolve_validation
 from alphamine.runtime import DB_FILENAME, DEFAULT_RUNTIME_ROOT
@@ -166,6 +166,8 @@ STAGE_FUNCTIONS: dict[str, Callable[[RunContext, int], dict[str, Any]]] = {
 
 
 def _report(rc: RunContext, iteration: int) -> dict[str, Any]:
+    if rc.agents is not None:
+        rc.agents.flush(rc.run_dir)  # the LLM usage the report's cost per ready alpha reads
     paths = write_run_reports(rc.store, rc.run_id, rc.run_dir)
     with rc.store.transaction() as conn:
         for kind, path in paths.items():
@@ -217,6 +219,8 @@ def _loop(rc: RunContext) -> RunOutcome:
                     rc.say(f"target reached: {_ready_count(rc)} ready")
                     break
             rc.store.set_run_status(rc.run_id, "finished", iteration=iteration)
+            if rc.agents is not None:
+                rc.agents.flush(rc.run_dir)
             paths = write_run_reports(rc.store, rc.run_id, rc.run_dir)  # final status in the report
             remember(rc)
             ready = _ready_count(rc)
@@ -281,6 +285,13 @@ def with_validation_window(config: RunConfig, n_days: int) -> RunConfig:
     return config.model_copy(update={"settings": {**config.settings, "testPeriod": period}})
 
 
+def _attach(rc: RunContext, agents: ResearchAgents | None) -> None:
+    """Hand the LLM agents (built by the CLI) to the run, bound to its store."""
+    if agents is not None:
+        agents.bind(rc.store, rc.run_id, rc.backend_name)
+        rc.agents = agents
+
+
 def start_run(
     config: RunConfig,
     *,
@@ -291,6 +302,7 @@ def start_run(
     quiet: bool = False,
     panel: Panel | None = None,
     backend: Backend | None = None,
+    agents: ResearchAgents | None = None,
 ) -> RunOutcome:
     """Start run `run_id` (default: a timestamp) of `config` and run it to the end. `backend` is where
     SIMULATE runs (the CLI builds it; None: a `LocalBackend` over the run's panel)."""
@@ -318,6 +330,7 @@ def start_run(
             runtime_root=str(runtime_root),
         )
         rc = RunContext(store, panel, config, rid, run_dir, settings, console or Console(), quiet, backend)
+        _attach(rc, agents)
         rc.say(
             f"run [bold]{rid}[/bold] on {config.data.describe()} with {settings.universe}, "
             f"{settings.neutralization.value}, decay {settings.decay}; store {store.url}"
@@ -336,6 +349,7 @@ def resume_run(
     quiet: bool = False,
     panel: Panel | None = None,
     backend: Backend | None = None,
+    agents: ResearchAgents | None = None,
 ) -> RunOutcome:
     """Continue run `run_id` where its last commit left off (`start_run` for `backend`)."""
     store = open_store(runtime_root, db)
@@ -375,6 +389,7 @@ def resume_run(
             quiet,
             backend,
         )
+        _attach(rc, agents)
         done = store.finished_stages(run_id)
         rc.say(f"resuming run [bold]{run_id}[/bold] ({len(done)} stages already done)")
         return _loop(rc)

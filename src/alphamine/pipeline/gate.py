@@ -12,6 +12,8 @@ Order of business (docs/pipeline.md, docs/research.md):
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from alphamine.pipeline import decide as D
@@ -142,10 +144,39 @@ def _cap_families(rc: RunContext, conn: Any) -> int:
     return len(dropped)
 
 
+CRITIC_NOTES = "critic_notes.json"
+
+
+def critic_notes(rc: RunContext) -> dict[str, str]:
+    """With LLM agents: the critic's novelty note on each ready alpha of the run that has none yet,
+    kept in `artifacts/critic_notes.json` ({candidate id: note}; the report's candidate pages show them)."""
+    path = rc.artifacts_dir / CRITIC_NOTES
+    try:
+        notes: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        notes = {}
+    if rc.agents is None:
+        return notes
+    changed = False
+    for row in rc.store.candidates(run_id=rc.run_id, status=CS.READY):
+        if str(row.id) not in notes:
+            note = rc.agents.note(row)
+            if note:
+                notes[str(row.id)] = note
+                changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(notes, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    return notes
+
+
 def submit_gate(rc: RunContext, iteration: int) -> dict[str, Any]:
     with rc.store.transaction() as conn:
         counts = run_gate(rc, conn)
         rc.store.finish_stage(rc.run_id, iteration, "SUBMIT_GATE", counts, conn=conn)
+    critic_notes(rc)
     capped = f", {counts['family_capped']} held back for diversity" if counts.get("family_capped") else ""
     rc.say(
         f"  SUBMIT_GATE: {counts['ready']} ready, {counts['not_ready']} held back{capped}, "

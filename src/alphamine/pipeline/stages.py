@@ -31,8 +31,8 @@ from alphamine.store import CandidateRow, ResultRow
 from alphamine.store.status import UNSIMULATED_STATUSES
 from alphamine.store.status import CandidateStatus as CS
 
-DERIVED = ("variant:", "optimizer:", "repair:")
-STAGE_GENERATORS = {"VARIANT_SEARCH": ("variant:",), "ENHANCE": ("optimizer:", "repair:")}
+DERIVED = ("variant:", "optimizer:", "repair:", "llm:enhance")
+STAGE_GENERATORS = {"VARIANT_SEARCH": ("variant:",), "ENHANCE": ("optimizer:", "repair:", "llm:enhance")}
 
 
 def saturated_families(rc: RunContext) -> frozenset[frozenset[str]]:
@@ -122,7 +122,7 @@ def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], c
 # ---------------------------------------------------------------------------------------------- GENERATE
 def generate(rc: RunContext, iteration: int) -> dict[str, Any]:
     ctx = generation_context(rc, iteration, "GENERATE")
-    shares = parse_generators(rc.config.generators)
+    shares = with_llm_share(parse_generators(rc.config.generators), rc)
     extra = extra_generators(rc, shares)
     proposed, made = propose(ctx, rc.config.candidates_per_iteration, shares, sampled_generators, extra)
     cands = rotate_neutralization(proposed, ctx)
@@ -157,9 +157,22 @@ def extra_generators(rc: RunContext, shares: Mapping[str, float]) -> dict[str, A
         results = results_of(rc, passed)
         pool += [parent_of(r, results[r.id]) for r in passed if r.id in results]
         out["evolve"] = EvolutionGenerator(parents, pool)
-    if "llm" in shares and rc.llm_generator is not None:
-        out["llm"] = rc.llm_generator
+    if "llm" in shares and rc.agents is not None:
+        out["llm"] = rc.agents.generator
     return out
+
+
+def with_llm_share(shares: dict[str, float], rc: RunContext) -> dict[str, float]:
+    """With LLM agents and `llm` not named in `--generators`: `--llm-share` of the candidates come from
+    the LLM, the other generators' shares scaled to the rest. Without agents, `llm` is dropped."""
+    if rc.agents is None:
+        rest = {k: v for k, v in shares.items() if k != "llm"}
+        total = sum(rest.values())
+        return {k: v / total for k, v in rest.items()} if total > 0 else {"templates": 0.5, "factory": 0.5}
+    if "llm" in shares:
+        return shares
+    share = min(max(rc.agents.share, 0.0), 1.0)
+    return {**{k: v * (1.0 - share) for k, v in shares.items()}, "llm": share}
 
 
 # ---------------------------------------------------------------------------------------------- INSPECT
@@ -347,6 +360,10 @@ def decide_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dict
             continue
         checks = search_checks(res.checks, res.metrics, res.test_range, rc.settings.check_profile, rc.settings.delay)
         v = D.decide(searched(res), checks)
+        if v.status == CS.GATE_PENDING and rc.agents is not None and rc.agents.use_decide:
+            held = rc.agents.hold(row, res, checks, v)  # the LLM may only hold back, never promote
+            if held:
+                v = D.Verdict(CS.PROMISING, (held, *v.reasons))
         rc.store.set_candidate_status([row.id], v.status, reason="; ".join(v.reasons), conn=conn)
         counts[v.status] += 1
     return counts
@@ -369,7 +386,7 @@ def enhance(rc: RunContext, iteration: int) -> dict[str, Any]:
     rows = [
         r
         for r in rc.store.candidates(run_id=rc.run_id, iteration=iteration, status=CS.PROMISING)
-        if not r.generator.startswith(("optimizer:", "repair:"))
+        if not r.generator.startswith(("optimizer:", "repair:", "llm:enhance"))
     ]
     results = results_of(rc, rows)
     order = ranked(rows, results)[: rc.config.max_enhance_alphas]
@@ -382,6 +399,10 @@ def enhance(rc: RunContext, iteration: int) -> dict[str, Any]:
         proposals: list[Candidate] = propose_repairs(row.to_candidate(), repairable_failures(ev), ev, ctx, per)
         for opt in triggered_optimizers(ev):
             proposals += opt.propose(row.to_candidate(), ev, ctx, per)
+        if rc.agents is not None:  # diagnosis-aware repairs from the LLM, beside the deterministic ones
+            failed = [name for name, result in ev.checks.items() if result == "FAIL"]
+            proposals += rc.agents.enhance(row.to_candidate(), results[row.id], ev, failed,
+                                           rc.store.lineage(row.id), ctx, per)
         if proposals:
             pairs.append((row, proposals))
     counts = derive(rc, iteration, "ENHANCE", pairs) if pairs else {}
