@@ -75,6 +75,9 @@ def test_llm_run_records_prompt_versions_survives_failures_and_keeps_the_key(llm
     assert not any("not_a_field" in r.expression for r in rows)  # an unknown field is never simulated
     usage = json.loads((root / "runs" / "l1" / "artifacts" / "llm_usage.json").read_text())
     assert usage["total"]["calls"] >= 2
+    report = (root / "runs" / "l1" / "run_report.md").read_text()
+    calls = usage["total"]["calls"]
+    assert f"| LLM calls | {calls:,} |" in report  # the cost per ready alpha section reads the usage file
     assert llm_server.key not in _all_text(root)  # store, logs, reports, artifacts
     for req in llm_server.chat_requests:
         assert llm_server.key not in json.dumps(req.body)

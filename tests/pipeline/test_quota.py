@@ -79,6 +79,9 @@ def test_a_run_never_exceeds_its_budget_and_reports_every_decision(tmp_path: Pat
     assert report["total"] == budget
     admitted = sum(len(d["admitted"]) for d in report["decisions"])
     assert admitted == n_simulated
+    md = (tmp_path / "runs" / "q" / "run_report.md").read_text()
+    assert "## Simulation budget" in md and f"`--max-sim-alphas {budget}`" in md
+    assert md.count("| SIMULATE | explore |") == sum(d["stage"] == "SIMULATE" for d in report["decisions"])
     first = [d for d in report["decisions"] if d["iteration"] == 0]
     assert [d["stage"] for d in first][:2] == ["SIMULATE", "VARIANT_SEARCH"]  # ENHANCE when something to repair
     assert first[0]["budget"] == math.floor(math.ceil(budget / 2) * QuotaConfig().share("explore"))

@@ -25,7 +25,7 @@ Shared contract (this module):
   `train` block (when the run has a validation window) or `is`, never `test` or `os`.
 - `PromptCounts`: per prompt version, what its answers became (proposed, valid at once, fixed,
   dropped, candidates, holds...). One instance per run, shared by the agents, is what
-  `llm.run_usage.write_usage` records and `alphamine prompt compare` reads.
+  `pipeline.run_usage.write_usage` records and `alphamine prompt compare` reads.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ValidationError
 from alphamine.brain.retry import RetryPolicy, parse_retry_after
 from alphamine.llm.budget import Budget, PriceTable, Usage
 from alphamine.llm.config import ENV_KEY, ENV_URL, LLMConfig
+from alphamine.store.clean import scrub
 
 log = logging.getLogger("alphamine.llm.client")
 
@@ -50,7 +51,6 @@ T = TypeVar("T", bound=BaseModel)
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_RETRY = RetryPolicy(max_attempts=5, base=1.0, cap=30.0, jitter=0.5, retry_after_cap=60.0)
 NO_KEY_PLACEHOLDER = "not-needed"  # the SDK insists on a key; never let it read OPENAI_API_KEY instead
-_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")
 NOT_A_COMPLETION = f"an answer that is not a chat completion (is {ENV_URL} the OpenAI-compatible .../v1 endpoint?)"
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 
@@ -110,13 +110,6 @@ class _Failure:
     what: str
     detail: str = ""
     retry_after: float | None = None
-
-
-def scrub(text: str, key: str) -> str:
-    """`text` with the key, and anything shaped like an API key, replaced by `***`."""
-    if key:
-        text = text.replace(key, "***")
-    return _KEY_LIKE.sub("***", text)
 
 
 def extract_json(text: str) -> Any:

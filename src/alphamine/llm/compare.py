@@ -13,7 +13,7 @@ The figures of a run (`RunFigures`), all from the store plus `llm_usage.json` wh
 - promising rate: promising, gate-pending or ready / simulated;
 - mean fitness of the simulated candidates, search block only (`pipeline.validation.search_metrics`);
 - hard-failure rate: (simulation failures + invalid + dropped) / generated;
-- ready count, and LLM tokens and cost per ready alpha (`llm.run_usage.cost_per_ready`).
+- ready count, and LLM tokens and cost per ready alpha (`pipeline.run_usage.cost_per_ready`).
 
 Promotion rule: EXP is eligible when it improves at least one of the first four figures (higher rates
 and fitness, lower hard-failure rate, by more than `EPSILON`) and its hard-failure rate is not worse
@@ -168,7 +168,7 @@ def _dropped(usage: Mapping[str, Any] | None) -> int:
 
 def run_figures(store: Any, run: Any, run_dir: Path) -> RunFigures:
     """The figures of one run (module doc)."""
-    from alphamine.llm.run_usage import UsageFileError, cost_per_ready, read_usage
+    from alphamine.pipeline.run_usage import UsageFileError, cost_per_ready, read_usage
     from alphamine.pipeline.validation import search_metrics
     from alphamine.store.status import (
         LINTED_STATUSES,

@@ -25,7 +25,7 @@ from alphamine.llm.enhancer import LLMEnhancer, search_yearly
 from alphamine.llm.generator import EvidenceSnapshot, LLMGenerator
 from alphamine.llm.prompts import PromptLibrary
 from alphamine.llm.reviewers import critic_note, llm_decide, nearest_ready
-from alphamine.llm.run_usage import write_usage
+from alphamine.pipeline.run_usage import write_usage
 
 EVIDENCE_SIZE = 5
 

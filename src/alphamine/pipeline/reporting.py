@@ -35,10 +35,12 @@ import numpy as np
 from sqlalchemy import select
 
 from alphamine.pipeline.config import RunConfig
+from alphamine.pipeline.run_usage import cost_per_ready
 from alphamine.pipeline.timings import StageTiming, stage_timings, stage_timings_of
 from alphamine.pipeline.validation import has_validation
 from alphamine.report import CandidateReport, ReportData, write_reports
 from alphamine.report.build import atomic_write_text
+from alphamine.report.efficiency import efficiency
 from alphamine.report.model import GateRecord, num
 from alphamine.research.repair_table import (
     FAILING,
@@ -230,7 +232,7 @@ def _improvements(reports: list[CandidateReport]) -> list[dict[str, Any]]:
     ]
 
 
-def build_report_data(store: Store, run_id: str) -> ReportData:
+def build_report_data(store: Store, run_id: str, run_dir: Path | None = None) -> ReportData:
     """The run's `ReportData` from the store (see the module doc for what is decoded when)."""
     run = store.get_run(run_id)
     if run is None:
@@ -307,6 +309,7 @@ def build_report_data(store: Store, run_id: str) -> ReportData:
         artifacts=dict(ARTIFACTS),
         gate_config=config.gate.model_dump(mode="json"),
         repairs=_repairs(store, rows, cache),
+        efficiency=efficiency(cost_per_ready(store, run_id, run_dir), run_dir) if run_dir is not None else {},
     )
 
 
@@ -314,7 +317,7 @@ def write_run_reports(store: Store, run_id: str, run_dir: Path) -> dict[str, Pat
     """The three report files plus two artifacts a researcher can load directly: the daily PnL of
     the ready candidates (artifacts/ready_pnl.csv) and every simulated candidate with its IS and OS
     metrics (artifacts/candidates.csv)."""
-    data = build_report_data(store, run_id)
+    data = build_report_data(store, run_id, run_dir)
     paths = write_reports(run_dir, data)
     paths.update(write_artifacts(run_dir / "artifacts", data))
     return paths

@@ -14,8 +14,9 @@ Contracts of `run_worker`:
   `"once"` does one batch. `max_total` caps, exactly, the queued candidates this worker takes
   (simulated, reused or failed): the last claim is cut to what is left.
 - Retryable platform failures (`pipeline.retry`) are queued again, `MAX_ATTEMPTS` simulations at most.
-- `refill_on_empty`: an empty queue gets a new iteration (GENERATE + INSPECT, then a field-factory sweep
-  when the generators only repeat themselves), at most `max_empty_refills` times.
+- `refill_on_empty`: nothing claimable (even if others still hold claims) gets a new iteration (GENERATE
+  + INSPECT, then a field-factory sweep when the generators only repeat themselves), `max_empty_refills`
+  times at most.
 - Every `optimize_every` candidates, `optimize_pass` over those just decided: repairable parents are
   tagged (`OPTIMIZE_TAGS`) and their children queued above the run's top priority.
 - SIGTERM finishes the batch in flight, releases its claims and returns; Ctrl-C drops the batch (none

@@ -210,6 +210,7 @@ def _result_doc(data: ReportData) -> dict[str, Any]:
         "stage_times": data.stage_times,
         "artifacts": dict(data.artifacts),
         "research": research_quality(data).to_json(),
+        "efficiency": {k: v for k, v in data.efficiency.items() if k not in ("cost_rows", "quota_rows")},
         "notes": run_notes(data),
     }
     return out

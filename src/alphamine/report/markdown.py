@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alphamine.report.efficiency import markdown as efficiency_markdown
 from alphamine.report.model import OS_COLLAPSE_RULE, ReportData
 from alphamine.report.research_view import context
 from alphamine.report.view import DASH
@@ -84,10 +85,15 @@ def render_markdown(data: ReportData, ctx: dict[str, Any] | None = None) -> str:
     else:
         out += ["_No candidate was simulated in this run._", ""]
     out += research_section(ctx["research"])
+    if data.efficiency:
+        out += efficiency_markdown(data.efficiency)
     if rows:
         out += ["## Candidate details", ""]
         for r in rows:
             out += _details(r, ctx["research"]["cards"].get(r["id"]))
+            note = (data.efficiency or {}).get("critic_notes", {}).get(r["id"])
+            if note:
+                out += [f"- critic: {cell(note)}", ""]
     if ctx["improvements"]:
         out += ["", "## Optimizer improvements", ""]
         out += table(

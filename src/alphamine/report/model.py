@@ -130,6 +130,7 @@ class ReportData:
     artifacts: dict[str, str] = field(default_factory=dict)
     gate_config: dict[str, Any] = field(default_factory=dict)
     repairs: list[RepairRow] = field(default_factory=list)
+    efficiency: dict[str, Any] = field(default_factory=dict)  # `report.efficiency.efficiency`
 
     def by_id(self) -> dict[int, CandidateReport]:
         return {c.id: c for c in self.candidates}

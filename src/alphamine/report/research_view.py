@@ -23,6 +23,7 @@ def context(data: ReportData) -> dict[str, Any]:
     """The template context: `view.context(data)` plus `research` (see `research_context`)."""
     ctx = view.context(data)
     ctx["research"] = research_context(data)
+    ctx["efficiency"] = data.efficiency
     return ctx
 
 

@@ -50,6 +50,17 @@ def is_secret_key(key: str) -> bool:
     return last == "key" and len(words) >= 2 and words[-2] in _KEY_QUALIFIERS
 
 
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")
+
+
+def scrub(text: str, key: str = "") -> str:
+    """`text` with `key`, and anything shaped like an API key (`sk-...`), replaced by `***`: for text
+    that may quote a provider's answer or error (LLM usage files, exception messages)."""
+    if key:
+        text = text.replace(key, "***")
+    return _KEY_LIKE.sub("***", text)
+
+
 def mask_url_passwords(text: str) -> str:
     """`postgresql://u:pw@h/db` -> `postgresql://u:***@h/db`, anywhere in the text."""
     return _URL_PASSWORD.sub(r"\1***\3", text)

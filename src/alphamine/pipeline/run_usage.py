@@ -32,7 +32,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from alphamine.llm.client import scrub
+from alphamine.store.clean import scrub
 
 USAGE_FILENAME = "llm_usage.json"
 VERSION = 1
