@@ -31,11 +31,11 @@ from alphamine.llm.generator import EvidenceSnapshot, LLMGenerator
 from alphamine.llm.knowledge import KnowledgeBase
 from alphamine.llm.prompts import PromptLibrary
 from alphamine.llm.reviewers import LLMVerdict, Neighbour, critic_note, llm_decide, nearest_ready
-from alphamine.llm.run_usage import write_usage
 from alphamine.pipeline.config import DataSource, RunConfig
 from alphamine.pipeline.controller import start_run
 from alphamine.pipeline.decide import Verdict
 from alphamine.pipeline.presets import resolve_settings
+from alphamine.pipeline.run_usage import write_usage
 from alphamine.pipeline.trial_gate import search_range
 from alphamine.sim.checks import aligned_correlation
 from alphamine.sim.settings import make_settings

@@ -25,10 +25,10 @@ from alphamine.llm.compare import CompareError, RunFigures, compare_runs, judge,
 from alphamine.llm.config import LLMConfig
 from alphamine.llm.generator import LLMGenerator
 from alphamine.llm.prompts import PromptLibrary
-from alphamine.llm.run_usage import write_usage
 from alphamine.pipeline.config import DataSource, RunConfig
 from alphamine.pipeline.controller import load_panel, start_run
 from alphamine.pipeline.presets import resolve_settings
+from alphamine.pipeline.run_usage import write_usage
 from alphamine.pipeline.validation import search_metrics
 from alphamine.store import Store
 from tests.llm.fake_server import FakeLLMServer, Scripted

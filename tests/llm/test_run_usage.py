@@ -10,16 +10,16 @@ import pytest
 from rich.console import Console
 
 from alphamine.llm.budget import Budget, Usage
-from alphamine.llm.run_usage import (
+from alphamine.pipeline.config import DataSource, RunConfig
+from alphamine.pipeline.controller import start_run
+from alphamine.pipeline.presets import resolve_settings
+from alphamine.pipeline.run_usage import (
     UsageFileError,
     cost_per_ready,
     read_usage,
     usage_path,
     write_usage,
 )
-from alphamine.pipeline.config import DataSource, RunConfig
-from alphamine.pipeline.controller import start_run
-from alphamine.pipeline.presets import resolve_settings
 from alphamine.pipeline.timings import stage_timings
 from alphamine.store import Store
 from alphamine.store.status import CandidateStatus
