@@ -43,14 +43,14 @@ def test_v1_database_migrates_to_latest_keeping_data(tmp_path: Path, settings: S
     cols = {c[0] for c in schema_of(path)["runs"]["columns"]}
     assert "notes" not in cols
     with Store.open(path) as store:
-        assert store.schema_version == LATEST_VERSION == 2
+        assert store.schema_version == LATEST_VERSION == 3
         run = store.get_run("r1")
         assert run is not None and run.data_fingerprint == "fp" and run.notes is None
         assert store.get_candidate(cid).expression == "rank(-returns)"
         store.set_run_notes("r1", "migrated")
         assert store.get_run("r1").notes == "migrated"  # type: ignore[union-attr]
         with store.engine.connect() as c:
-            assert [v for v, _ in applied(c)] == [1, 2]
+            assert [v for v, _ in applied(c)] == [1, 2, 3]
     assert "ix_candidates_status_region" in {i[0] for i in schema_of(path)["candidates"]["indexes"]}
 
 

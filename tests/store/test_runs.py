@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from alphamine.store import REDACTED, NotFoundError, Store, StoreError
+from alphamine.store.schema import LATEST_VERSION
 
 from .conftest import new_run
 
@@ -16,7 +17,7 @@ def test_open_creates_sqlite_in_wal_with_pragmas(tmp_path: Path) -> None:
     with Store.open(target) as store:
         assert target.exists()
         assert store.url == f"sqlite:///{target.resolve()}"
-        assert store.schema_version == 2
+        assert store.schema_version == LATEST_VERSION
         with store.engine.connect() as c:
             assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -202,7 +203,7 @@ def test_another_thread_waits_for_the_open_transaction(store: Store) -> None:
 
 def test_in_memory_store() -> None:
     with Store.open(":memory:") as store:
-        assert store.url == "sqlite://" and store.schema_version == 2
+        assert store.url == "sqlite://" and store.schema_version == LATEST_VERSION
         new_run(store)
         with store.transaction() as conn:
             store.start_stage("r1", 0, "GENERATE", conn=conn)

@@ -24,6 +24,7 @@ from alphamine.cli.run_cmd import gate, report, resume, run
 from alphamine.cli.simulate_cmd import simulate_command
 from alphamine.cli.status_cmd import export, status
 from alphamine.cli.tasks_cmd import retry_sim, tasks
+from alphamine.cli.worker_cmd import optimize_candidates, worker
 
 app = root_app()
 app.add_typer(data_app, name="data")
@@ -43,6 +44,8 @@ app.command()(submit)
 app.command()(usage)
 app.command()(plan)
 app.command("parse-artifact")(parse_artifact)
+app.command()(worker)
+app.command("optimize-candidates")(optimize_candidates)
 app.command()(tasks)
 app.command("retry-sim")(retry_sim)
 app.add_typer(candidates_app, name="candidates")

@@ -46,7 +46,13 @@ def _v1_to_v2(conn: Connection) -> None:
             index.create(conn)
 
 
-MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2]
+def _v2_to_v3(conn: Connection) -> None:
+    """Add `claims` (one row per candidate a worker process holds, with an expiry), the table behind
+    `alphamine worker`: several processes drain one store without simulating a candidate twice."""
+    build_metadata(3).tables["claims"].create(conn)
+
+
+MIGRATIONS: list[Migration] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 assert len(MIGRATIONS) == LATEST_VERSION
 
 

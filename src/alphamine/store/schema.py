@@ -29,7 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-LATEST_VERSION = 2
+LATEST_VERSION = 3
 TS = String(40)  # ISO timestamp
 ID = String(128)  # run ids
 HASH = String(64)  # expression hashes, settings keys
@@ -176,6 +176,15 @@ def build_metadata(version: int = LATEST_VERSION) -> MetaData:
         Column("reasons", JSON, nullable=False),
         Column("created_at", TS, nullable=False),
     )
+    if version >= 3:  # workers' claims on candidates (store.claims)
+        Table(
+            "claims",
+            md,
+            Column("candidate_id", Integer, ForeignKey("candidates.id"), primary_key=True, autoincrement=False),
+            Column("worker", String(200), nullable=False, index=True),
+            Column("claimed_at", TS, nullable=False),
+            Column("expires_at", TS, nullable=False, index=True),
+        )
     return md
 
 
@@ -188,3 +197,4 @@ ARTIFACTS = METADATA.tables["artifacts"]
 CANDIDATES = METADATA.tables["candidates"]
 SIM_RESULTS = METADATA.tables["sim_results"]
 GATE_CHECKS = METADATA.tables["gate_checks"]
+CLAIMS = METADATA.tables["claims"]

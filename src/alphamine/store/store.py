@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from alphamine.store.base import make_engine, mask_url, resolve_url
 from alphamine.store.candidates import CandidatesMixin
+from alphamine.store.claims import ClaimsMixin
 from alphamine.store.damage import store_label
 from alphamine.store.errors import StoreError
 from alphamine.store.migrations import LATEST_VERSION, migrate
@@ -23,7 +24,7 @@ from alphamine.store.results import ResultsMixin
 from alphamine.store.runs import RunsMixin
 
 
-class Store(RunsMixin, CandidatesMixin, ResultsMixin):
+class Store(RunsMixin, CandidatesMixin, ResultsMixin, ClaimsMixin):
     """Persistent record of runs, candidates, results and gate decisions (see the package doc)."""
 
     url: str  # password masked: safe to log and print
