@@ -112,9 +112,11 @@ class TemplateFamily:
         """The pattern with every slot filled (`choice` maps slot -> field name / window / group)."""
         return self.pattern.format(**{k: s.render(choice[k], catalogue) for k, s in self.slots.items()})
 
-    def sample(self, catalogue: Mapping[str, FieldInfo], rng: np.random.Generator) -> dict[str, str] | None:
-        """A random fill (uniform per slot); None when the draw repeats a field in two field slots."""
-        opts = self.options(catalogue)
+    def sample(self, catalogue: Mapping[str, FieldInfo], rng: np.random.Generator,
+               opts: Mapping[str, list[str]] | None = None) -> dict[str, str] | None:
+        """A random fill (uniform per slot); None when the draw repeats a field in two field slots.
+        `opts`: `options(catalogue)` computed once by the caller (it sorts the catalogue)."""
+        opts = self.options(catalogue) if opts is None else opts
         choice = {k: v[int(rng.integers(len(v)))] for k, v in opts.items() if v}
         if len(choice) != len(self.slots) or not self._distinct(choice):
             return None
@@ -162,17 +164,23 @@ class TemplateGenerator:
         if not usable or n <= 0:
             return []
         order = [usable[int(i)] for i in ctx.rng.permutation(len(usable))]
+        options = {f.name: f.options(ctx.catalogue) for f in usable}
         out: list[Candidate] = []
         seen: set[tuple[str, str]] = set()
+        rendered: set[str] = set()  # a fill drawn again renders the same text: skip canonicalizing and linting it
         for attempt in range(n * ATTEMPTS_PER_CANDIDATE + len(order)):
             if len(out) >= n:
                 break
             fam = order[attempt % len(order)]
-            choice = fam.sample(ctx.catalogue, ctx.rng)
+            choice = fam.sample(ctx.catalogue, ctx.rng, options[fam.name])
             if choice is None:
                 continue
+            text = fam.render(choice, ctx.catalogue)
+            if text in rendered:
+                continue
+            rendered.add(text)
             cand = make_candidate(
-                fam.render(choice, ctx.catalogue),
+                text,
                 ctx,
                 generator=f"template:{fam.name}",
                 thesis=fam.thesis,
