@@ -11,6 +11,7 @@ from alphamine.cli.demo_cmd import demo
 from alphamine.cli.expression_args import ExpressionCommand
 from alphamine.cli.import_cmd import parse_artifact
 from alphamine.cli.knowledge_cmd import knowledge_app
+from alphamine.cli.lab_cmd import lab_app
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.memory_cmd import memory_app
 from alphamine.cli.ops_cmd import ops_app
@@ -55,6 +56,7 @@ app.add_typer(research_app, name="research")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(prompt_app, name="prompt")
 app.add_typer(memory_app, name="memory")
+app.add_typer(lab_app, name="lab")
 
 
 @app.command()
