@@ -37,13 +37,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 
 from alphamine.generate.candidate import Candidate, Evidence, GenerationContext
-from alphamine.generate.field_factory import FieldFactory
 from alphamine.generate.mutate import candidate_key
 from alphamine.generate.optimizers import HighTurnover, ShortFlip
 from alphamine.generate.repairs import propose_repairs, repairable_failures
-from alphamine.generate.rotation import rotate_neutralization
 from alphamine.pipeline import stages as S
 from alphamine.pipeline.context import RunContext
+from alphamine.pipeline.refill import RefillAhead, refill
 from alphamine.pipeline.retry import failure_kind, last_reason
 from alphamine.pipeline.simulating import simulate_rows
 from alphamine.store import CandidateRow, Store
@@ -156,7 +155,8 @@ def run_worker(
     size = max(1, batch_size or rc.config.batch_size)
     poll = min(1.0, max(0.05, claim_ttl / 10))
     window: list[int] = []  # ids decided since the last checkpoint (bounded by optimize_every + a batch)
-    with _sigterm_sets(stop):
+    ahead = RefillAhead()
+    with _sigterm_sets(stop), ahead:
         report.recovered += recover_undecided(rc, report.worker, claim_ttl)
         report.requeued += requeue_retryable(rc)
         while not stop.is_set():
@@ -169,6 +169,8 @@ def run_worker(
                 stop.wait(poll)
                 continue
             rows = store.claim_batch(rc.run_id, report.worker, want if room is None else min(want, room), claim_ttl)
+            if not rows and ahead.join(report):
+                continue  # the refill running ahead queued more
             if not rows:
                 if _on_empty(rc, report, refill_on_empty, max_empty_refills, claim_ttl):
                     continue
@@ -179,6 +181,8 @@ def run_worker(
                     continue
                 report.stopped = "empty"
                 break
+            if refill_on_empty and mode == "drain" and report.refills + ahead.started < max_empty_refills:
+                ahead.maybe_start(rc, size, max_total is None or report.taken + len(rows) < max_total)
             _process(rc, report, rows, claim_ttl, on_batch)
             window.extend(r.id for r in rows)
             if optimize_every and len(window) >= optimize_every:
@@ -268,30 +272,6 @@ def requeue_retryable(rc: RunContext) -> int:
         if again:
             rc.store.set_candidate_status(again, CS.QUEUED, reason="worker: retryable failure", conn=conn)
     return len(again)
-
-
-def refill(rc: RunContext) -> int:
-    """GENERATE and INSPECT a new iteration (its number taken atomically, so concurrent workers never
-    repeat one); when that queues nothing, a field-factory sweep. Returns the candidates queued."""
-    it = rc.store.next_iteration(rc.run_id)
-    rc.say(f"  worker: queue empty, refilling (iteration {it + 1})")
-    for stage, fn in (("GENERATE", S.generate), ("INSPECT", S.inspect)):
-        rc.store.start_stage(rc.run_id, it, stage)
-        counts = fn(rc, it)
-    queued = int(counts.get("queued", 0))
-    return queued or field_factory_sweep(rc, it)
-
-
-def field_factory_sweep(rc: RunContext, iteration: int) -> int:
-    """One-field candidates over the catalogue (stage FIELD_FACTORY), inspected; returns how many queued."""
-    rc.store.start_stage(rc.run_id, iteration, "FIELD_FACTORY")
-    ctx = S.generation_context(rc, iteration, "FIELD_FACTORY")
-    cands = rotate_neutralization(FieldFactory().generate(ctx, rc.config.candidates_per_iteration), ctx)
-    with rc.store.transaction() as conn:
-        ids = S.add_candidates(rc, iteration, cands, conn=conn)
-        counts = S.inspect_rows(rc, [rc.store.get_candidate(i, conn=conn) for i in ids], conn)
-        rc.store.finish_stage(rc.run_id, iteration, "FIELD_FACTORY", {"generated": len(ids), **counts}, conn=conn)
-    return counts["queued"]
 
 
 # ---------------------------------------------------------------------------------------------- optimize
