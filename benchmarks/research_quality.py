@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--gates", nargs="+", default=["trial-aware", "classic"])
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--root", type=Path, default=Path("/tmp/alphamine-rq"))
+    parser.add_argument("--extra", default="", help="more `alphamine run` options, e.g. '--candidates 100'")
     args = parser.parse_args()
     print(f"{dt.date.today()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · "
           f"Python {platform.python_version()}\n")
@@ -83,7 +84,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
             cmd = [str(BIN / "alphamine"), "run", "--sample", "--max-iterations", str(args.iterations),
                    "--target-ready", "40", "--run-seed", str(seed), "--gate", gate, "--runtime-root", str(root),
-                   "--run-id", "rq", "--quiet"]
+                   "--run-id", "rq", "--quiet", *args.extra.split()]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             secs = time.perf_counter() - t0

@@ -141,15 +141,31 @@ def learn(
         None
     ),
     runtime_root: RootOpt = DEFAULT_ROOT,
+    llm: Annotated[
+        bool | None, typer.Option("--llm/--no-llm", help="Draft with the LLM (default: when one is configured).")
+    ] = None,
 ) -> None:
-    """Draft candidate lessons about a topic from saved notes, with their sources, for review.
-    Deterministic keyword extraction; nothing is added or approved."""
+    """Draft candidate lessons about a topic from saved notes, with their sources, for review: with the
+    LLM when one is configured, a deterministic keyword extractor otherwise; nothing is added or approved."""
+    from alphamine.cli.llm_factory import decide_llm
     from alphamine.llm.knowledge import learn as draft
 
     if not topic.strip():
         raise fail("--topic must name what to look for")
+    try:
+        use, line = decide_llm(llm)
+    except ValueError as e:
+        raise fail(escape(str(e))) from None
+    typer.echo(line, err=True)
+    client = None
+    if use:
+        from alphamine.llm.budget import Budget
+        from alphamine.llm.client import LLMClient
+        from alphamine.llm.config import resolve_config
+
+        client = LLMClient(resolve_config().config, Budget())
     with knowledge_errors():
-        report = draft(folder, topic.strip(), runtime_root=runtime_root)
+        report = draft(folder, topic.strip(), client, runtime_root=runtime_root)
     text = report.to_markdown()
     if output is None:
         typer.echo(text, nl=False)
