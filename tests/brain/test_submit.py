@@ -141,7 +141,10 @@ def test_no_other_code_path_calls_the_submit_endpoint() -> None:
         if re.search(r"/submit\b", text):
             offenders.append(f"{rel}: mentions the /submit endpoint")
         uses_client = "alphamine.brain.client" in text or "BrainClient" in text
+        dask_tasks = not uses_client and ("dask.distributed" in text or "from distributed" in text)
         for call in _submit_calls(ast.parse(text)):
+            if dask_tasks and not any(k.arg == "confirmed" for k in call.keywords):
+                continue  # Dask's `Client.submit` schedules a task; this file cannot reach BRAIN
             receiver = ast.unparse(call.func.value).lower()  # type: ignore[attr-defined]
             if uses_client or "client" in receiver or "brain" in receiver or any(
                     k.arg == "confirmed" for k in call.keywords):
