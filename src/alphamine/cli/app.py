@@ -22,6 +22,7 @@ from alphamine.cli.records_cmd import candidates_app, doctor, settings_app
 from alphamine.cli.research_cmd import research_app
 from alphamine.cli.root import root_app
 from alphamine.cli.run_cmd import gate, report, resume, run
+from alphamine.cli.serve_cmd import serve
 from alphamine.cli.simulate_cmd import simulate_command
 from alphamine.cli.status_cmd import export, status
 from alphamine.cli.tasks_cmd import retry_sim, tasks
@@ -46,6 +47,7 @@ app.command()(usage)
 app.command()(plan)
 app.command("parse-artifact")(parse_artifact)
 app.command()(worker)
+app.command()(serve)
 app.command("optimize-candidates")(optimize_candidates)
 app.command()(tasks)
 app.command("retry-sim")(retry_sim)
