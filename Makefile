@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench demo browser clean venv
+.PHONY: run test lint typecheck pytest bench demo browser postgres clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ browser:
 	      || echo "warning: could not install chromium; the browser tests will skip"; \
 	  else echo "note: chromium not installed (needs root + apt); the report browser tests will skip"; fi; }
 
+# The store tests also run on PostgreSQL: they start a throw-away server on loopback from Debian's
+# postgresql package themselves (tests/store/postgres_support.py; docs/postgres.md). Install the package
+# when we can (root + apt); otherwise those tests skip with the reason.
+postgres:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian postgresql for the store's PostgreSQL tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+	      || echo "warning: could not install postgresql; the PostgreSQL tests will skip"; \
+	  else echo "note: PostgreSQL server not installed (needs root + apt); the PostgreSQL tests will skip"; fi; fi
+
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests
 
@@ -46,7 +57,7 @@ typecheck: $(DEVSTAMP)
 pytest: $(DEVSTAMP)
 	$(BIN)/python -m pytest -q
 
-test: $(DEVSTAMP) browser
+test: $(DEVSTAMP) browser postgres
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

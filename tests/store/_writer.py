@@ -1,8 +1,10 @@
 """Child process for the crash and concurrency tests (run as a script, never imported by pytest).
 
 Modes:
+PATH is a SQLite file or a database URL (`Store.open`).
+
   hold PATH N       open a transaction, write a stage, N candidates and N results (spilling uncommitted
-                    pages into the WAL), print WRITTEN, then wait on stdin: "commit" commits, EOF or a
+                    pages into SQLite's WAL), print WRITTEN, then wait on stdin: "commit" commits, EOF or a
                     kill leaves it uncommitted.
   loop PATH TAG N   print READY, wait for a line on stdin, then N transactions, each adding a task and
                     finishing it plus a candidate with a read-before-write (the dedup check), so
@@ -53,7 +55,8 @@ def hold(path: str, n: int) -> None:
     store = Store.open(path)
     rng = np.random.default_rng(0)
     with store.transaction() as conn:
-        conn.exec_driver_sql("PRAGMA cache_size=20")  # tiny page cache: uncommitted pages spill to the WAL
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size=20")  # tiny page cache: uncommitted pages spill to the WAL
         store.start_stage("r1", 0, "SIMULATE", conn=conn)
         for i in range(n):
             expr = f"rank(close) * {i}"

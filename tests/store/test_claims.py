@@ -1,12 +1,11 @@
-"""Claims (`store.claims`): the atomic work queue of `alphamine worker`, on real SQLite files, with
-real threads and real (spawned) processes competing for one queue."""
+"""Claims (`store.claims`): the atomic work queue of `alphamine worker`, on real SQLite files and a real
+PostgreSQL database, with real threads and real (spawned) processes competing for one queue."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import threading
 import time
-from pathlib import Path
 
 from sqlalchemy import inspect
 
@@ -104,8 +103,10 @@ def _claim_in_process(path: str, worker: str, start: object, out: object) -> Non
     out.put((worker, _claim_all(path, worker)))  # type: ignore[attr-defined]
 
 
-def test_threads_with_their_own_connections_never_claim_the_same_candidate(tmp_path: Path, settings: Settings) -> None:
-    path = str(tmp_path / "q.sqlite3")
+def test_threads_with_their_own_connections_never_claim_the_same_candidate(
+    store_target: str, settings: Settings
+) -> None:
+    path = store_target
     with Store.open(path) as store:
         new_run(store)
         ids = _fill(store, settings)
@@ -121,8 +122,8 @@ def test_threads_with_their_own_connections_never_claim_the_same_candidate(tmp_p
     assert len(got) == 4 and sorted(every) == sorted(ids)  # each exactly once
 
 
-def test_spawned_processes_never_claim_the_same_candidate(tmp_path: Path, settings: Settings) -> None:
-    path = str(tmp_path / "q.sqlite3")
+def test_spawned_processes_never_claim_the_same_candidate(store_target: str, settings: Settings) -> None:
+    path = store_target
     with Store.open(path) as store:
         new_run(store)
         ids = _fill(store, settings)
@@ -142,8 +143,8 @@ def test_spawned_processes_never_claim_the_same_candidate(tmp_path: Path, settin
         assert {k.candidate_id: k.worker for k in store.claims()} == {i: w for w, v in got.items() for i in v}
 
 
-def test_next_iteration_is_distinct_for_concurrent_callers(tmp_path: Path) -> None:
-    path = str(tmp_path / "q.sqlite3")
+def test_next_iteration_is_distinct_for_concurrent_callers(store_target: str) -> None:
+    path = store_target
     with Store.open(path) as store:
         new_run(store)
         store.finish_stage("r1", 4, "GENERATE", {})  # above the run's recorded iteration (0)
@@ -163,8 +164,8 @@ def test_next_iteration_is_distinct_for_concurrent_callers(tmp_path: Path) -> No
         assert store.get_run("r1").iteration == 19  # type: ignore[union-attr]
 
 
-def test_tags_priority_and_the_table_after_migration(tmp_path: Path, settings: Settings) -> None:
-    path = tmp_path / "old.sqlite3"
+def test_tags_priority_and_the_table_after_migration(store_target: str, settings: Settings) -> None:
+    path = store_target
     with Store.open(path, migrate_to=2) as old:
         new_run(old)
         cid = add(old, "r1", EXPRS[0], settings, status="queued", tags=("field:close",))

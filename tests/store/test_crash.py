@@ -1,4 +1,5 @@
-"""Crash safety and concurrency, for real: child processes, SIGKILL, WAL readers."""
+"""Crash safety and concurrency, for real: child processes, SIGKILL, WAL readers; on SQLite files and
+on PostgreSQL (where a killed client's transaction is rolled back by the server)."""
 
 from __future__ import annotations
 
@@ -51,20 +52,24 @@ def counts(store: Store) -> tuple[int, int, int]:
 
 
 def integrity(store: Store) -> str:
+    """SQLite's own verdict on the file; "ok" elsewhere (a server keeps its files to itself)."""
+    if store.dialect != "sqlite":
+        return "ok"
     with store.engine.connect() as c:
         return str(c.exec_driver_sql("PRAGMA integrity_check").scalar())
 
 
-def test_sigkill_mid_transaction_leaves_nothing(tmp_path: Path, settings: Settings) -> None:
-    path = tmp_path / "crash.sqlite3"
+def test_sigkill_mid_transaction_leaves_nothing(store_target: str, settings: Settings) -> None:
+    path = store_target
     with Store.open(path) as store:
         new_run(store, "r1")
         kept = add(store, "r1", "rank(open)", settings)
     proc = spawn("hold", str(path), "400")
     try:
         expect(proc, "WRITTEN")
-        wal = Path(f"{path}-wal")
-        assert wal.exists() and wal.stat().st_size > 500_000  # uncommitted pages really reached the WAL
+        if "://" not in path:
+            wal = Path(f"{path}-wal")
+            assert wal.exists() and wal.stat().st_size > 500_000  # uncommitted pages really reached the WAL
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -81,8 +86,8 @@ def test_sigkill_mid_transaction_leaves_nothing(tmp_path: Path, settings: Settin
         assert counts(store)[0] == 2
 
 
-def test_readers_are_not_blocked_by_an_open_write_and_never_see_it(tmp_path: Path) -> None:
-    path = tmp_path / "wal.sqlite3"
+def test_readers_are_not_blocked_by_an_open_write_and_never_see_it(store_target: str) -> None:
+    path = store_target
     with Store.open(path) as store:
         new_run(store, "r1")
     proc = spawn("hold", str(path), "50")
@@ -106,8 +111,8 @@ def test_readers_are_not_blocked_by_an_open_write_and_never_see_it(tmp_path: Pat
         proc.communicate(timeout=30)
 
 
-def test_concurrent_writers_queue_and_readers_see_only_whole_transactions(tmp_path: Path) -> None:
-    path = tmp_path / "busy.sqlite3"
+def test_concurrent_writers_queue_and_readers_see_only_whole_transactions(store_target: str) -> None:
+    path = store_target
     n = 100
     with Store.open(path) as store:
         new_run(store, "r1")
@@ -123,7 +128,7 @@ def test_concurrent_writers_queue_and_readers_see_only_whole_transactions(tmp_pa
             w.stdin.flush()
         with Store.open(path) as reader:
             while any(w.poll() is None for w in writers):
-                with reader.engine.connect() as c:  # one snapshot for both counts
+                with reader._read(None) as c:  # one snapshot for the three counts
                     done = int(c.execute(select(func.count()).select_from(TASKS)).scalar_one())
                     running = int(
                         c.execute(

@@ -181,9 +181,12 @@ def test_nested_transaction_and_conn_less_write_inside_are_refused(store: Store)
         pass
 
 
-def test_another_thread_waits_for_the_open_transaction(store: Store) -> None:
+def test_another_thread_waits_for_the_open_transaction(sqlite_store: Store) -> None:
+    """SQLite's database-wide write lock (PostgreSQL's writers only wait for the rows they share:
+    test_postgres.py)."""
     import threading
 
+    store = sqlite_store
     new_run(store)
     done = threading.Event()
 

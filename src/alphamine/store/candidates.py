@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from alphamine.generate.candidate import Candidate
-from alphamine.store.base import StoreBase, chunks, utcnow
+from alphamine.store.base import StoreBase, chunks, savepoint, utcnow
 from alphamine.store.clean import clean
 from alphamine.store.errors import DuplicateCandidateError, NotFoundError, StoreError
 from alphamine.store.rows import CandidateRow, candidate_row
@@ -44,7 +45,8 @@ class CandidatesMixin(StoreBase):
 
         `canonical`/`expr_hash` come from `alphamine.expr` (the store does not parse); `fields` and
         `operators` feed `exploration_counts`. Raises `DuplicateCandidateError` when the run already has
-        (expr_hash, settings key), `NotFoundError` when `candidate.parent_id` does not exist. The first
+        (expr_hash, settings key), also when a concurrent writer got there first (the caller's
+        transaction stays usable), `NotFoundError` when `candidate.parent_id` does not exist. The first
         status-history entry is written here."""
         settings_key = candidate.settings.key()
         now = utcnow()
@@ -87,7 +89,14 @@ class CandidatesMixin(StoreBase):
                 "created_at": now,
                 "updated_at": now,
             }
-            new_id = int(c.execute(insert(CANDIDATES).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+            try:
+                with savepoint(c):
+                    new_id = int(c.execute(insert(CANDIDATES).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+            except IntegrityError:  # another writer committed the same alpha since the check above
+                existing = c.execute(select(C.id).where(same)).scalar()
+                if existing is None:
+                    raise
+                raise _duplicate(run_id, canonical, int(existing)) from None
             if root_id is None:
                 c.execute(update(CANDIDATES).where(C.id == new_id).values(root_id=new_id))
             return new_id
@@ -133,7 +142,8 @@ class CandidatesMixin(StoreBase):
         self, ids: Sequence[int], status: str, *, reason: str | None = None, conn: Connection | None = None
     ) -> None:
         """Set the status of every id and append {at, status, reason} to each one's history.
-        All ids must exist (`NotFoundError` otherwise, and nothing changes)."""
+        All ids must exist (`NotFoundError` otherwise, and nothing changes). The rows are locked while
+        their histories are rewritten, so concurrent changes append, never overwrite each other."""
         if not status:
             raise StoreError("status must be a non-empty string")
         wanted = list(dict.fromkeys(int(i) for i in ids))
@@ -141,8 +151,9 @@ class CandidatesMixin(StoreBase):
         entry = {"at": now, "status": status, "reason": reason}
         with self._write(conn) as c:
             found: dict[int, list[dict[str, Any]]] = {}
-            for part in chunks(wanted):
-                for cid, reasons in c.execute(select(C.id, C.reasons).where(C.id.in_(part))):
+            for part in chunks(sorted(wanted)):  # rows locked in id order: no deadlock between two callers
+                q = select(C.id, C.reasons).where(C.id.in_(part)).order_by(C.id).with_for_update(key_share=True)
+                for cid, reasons in c.execute(q):
                     found[int(cid)] = list(reasons or [])
             missing = [i for i in wanted if i not in found]
             if missing:

@@ -8,9 +8,15 @@ A live worker renews them (`heartbeat`) well inside the TTL, and releases them w
 records the candidates' new statuses.
 
 Contracts:
-- `claim_batch` is atomic: one write transaction (on SQLite `BEGIN IMMEDIATE`, so concurrent claimers
-  queue on the write lock; elsewhere the candidate rows are locked `FOR UPDATE SKIP LOCKED`). Two
-  claimers never get the same candidate while its claim is live.
+- `claim_batch` is atomic: one write transaction in which claimers take turns (SQLite: `BEGIN
+  IMMEDIATE`, the database-wide write lock; PostgreSQL: the `claims` advisory lock, `base.exclusive`),
+  so each one's "is it claimed?" check sees every claim committed before it. Row locks alone would not
+  do on PostgreSQL: a claim inserts a `claims` row and never updates the candidate, so a claimer whose
+  snapshot predates another's commit would lock the same, now free, candidate row and claim it again.
+  The candidate rows are also locked `FOR NO KEY UPDATE SKIP LOCKED`: a candidate whose status another
+  transaction is changing right now is skipped instead of waited for. Two claimers never get the same
+  candidate while its claim is live. Claim transactions are short (no simulation inside), so taking
+  turns costs little even with many workers.
 - Order: priority desc, then id asc (the store's queue order); only the given statuses of one run.
 - A candidate is skipped while any live claim exists on the same (expression hash, settings key), in
   any run: the same alpha queued by two runs is simulated once, then reused (`put_result` is keyed by
@@ -31,7 +37,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, exists, func, insert, select, update
 
-from alphamine.store.base import StoreBase, chunks
+from alphamine.store.base import StoreBase, chunks, exclusive
 from alphamine.store.errors import NotFoundError, StoreError
 from alphamine.store.rows import CandidateRow, candidate_row
 from alphamine.store.schema import CANDIDATES, CLAIMS, RUNS, STAGES
@@ -95,9 +101,10 @@ class ClaimsMixin(StoreBase):
             .where((C.run_id == run_id) & C.status.in_(list(statuses)) & ~busy)
             .order_by(C.priority.desc(), C.id)
             .limit(int(n))
-            .with_for_update(of=CANDIDATES, skip_locked=True)  # ignored by SQLite: BEGIN IMMEDIATE serializes
+            .with_for_update(of=CANDIDATES, skip_locked=True, key_share=True)  # ignored by SQLite
         )
         with self._write(conn) as c:
+            exclusive(c, "claims")  # before the query: its snapshot must hold every committed claim
             rows = [candidate_row(m) for m in c.execute(q).mappings()]
             if rows:
                 ids = [r.id for r in rows]
@@ -168,7 +175,9 @@ class ClaimsMixin(StoreBase):
         """Take the run's next iteration number (above its recorded iteration and every stage row)
         and record it as the run's iteration, atomically: concurrent callers get distinct numbers."""
         with self._write(conn) as c:
-            current = c.execute(select(RUNS.c.iteration).where(RUNS.c.run_id == run_id)).scalar()
+            # the run's row stays locked until commit: a concurrent caller waits, then reads our number
+            locked = select(RUNS.c.iteration).where(RUNS.c.run_id == run_id).with_for_update(key_share=True)
+            current = c.execute(locked).scalar()
             if current is None:
                 raise NotFoundError(f"no run {run_id!r}")
             staged = c.execute(select(func.max(STAGES.c.iteration)).where(STAGES.c.run_id == run_id)).scalar()
@@ -191,8 +200,9 @@ class ClaimsMixin(StoreBase):
         wanted = {int(k): [str(t) for t in v] for k, v in tags.items()}
         with self._write(conn) as c:
             found: dict[int, list[str]] = {}
-            for part in chunks(list(wanted)):
-                for cid, have in c.execute(select(C.id, C.tags).where(C.id.in_(part))):
+            for part in chunks(sorted(wanted)):  # rows locked in id order: no deadlock between two callers
+                q = select(C.id, C.tags).where(C.id.in_(part)).order_by(C.id).with_for_update(key_share=True)
+                for cid, have in c.execute(q):
                     found[int(cid)] = [str(t) for t in (have or [])]
             missing = [i for i in wanted if i not in found]
             if missing:

@@ -3,10 +3,12 @@
 Why hand-written (no Alembic): the schema is small and owned by one package; each step is a Python
 function `(Connection) -> None` taking the database from version N to N+1 with SQLAlchemy Core only, so
 it runs on SQLite and PostgreSQL alike. `MIGRATIONS[n]` goes from n to n+1 (0 = empty database). Each
-step and its `schema_version` row commit together, so a crash mid-migration leaves the previous version
-intact, and concurrent openers re-read the version inside their (write-locked) transaction and skip a
-step someone else already applied. A database whose version is above `LATEST_VERSION` was written by a
-newer alphamine: opening it raises `SchemaTooNewError` instead of guessing.
+step and its `schema_version` row commit together (DDL is transactional on SQLite and PostgreSQL alike),
+so a crash mid-migration leaves the previous version intact, and concurrent openers re-read the version
+inside their write-locked transaction (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the `migrate` advisory
+lock, `base.exclusive`) and skip a step someone else already applied. A database whose version is
+above `LATEST_VERSION` was written by a newer alphamine: opening it raises `SchemaTooNewError` instead
+of guessing.
 
 Adding a migration: gate the new column/index in `schema.build_metadata` on `version >= N+1`, append a
 function here, bump `schema.LATEST_VERSION`; the test that compares a stepwise-migrated database with a
@@ -21,6 +23,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection, func, insert, inspect, select, text
 
+from alphamine.store.base import exclusive
 from alphamine.store.errors import SchemaTooNewError, StoreUnreadableError
 from alphamine.store.schema import LATEST_VERSION, SCHEMA_VERSION, build_metadata
 
@@ -105,6 +108,7 @@ def migrate(
             return version
     while True:
         with begin() as conn:
+            exclusive(conn, "migrate")  # before reading the version: see every step committed before us
             version = current_version(conn, label)
             check_not_newer(version, len(steps), where)
             if version >= target:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from alphamine.sim.result import SimResult
-from alphamine.store.base import StoreBase, chunks, utcnow
+from alphamine.store.base import StoreBase, chunks, savepoint, utcnow
 from alphamine.store.clean import clean, jsonable
 from alphamine.store.codec import pack_array, pack_dates
 from alphamine.store.errors import NotFoundError, StoreError
@@ -77,7 +77,8 @@ class ResultsMixin(StoreBase):
         """Store a simulation (idempotent: an existing key keeps its first result) and return its id.
 
         The key's settings and fingerprint come from the result itself; an empty data fingerprint is
-        refused because it would match any data."""
+        refused because it would match any data. Two writers racing on one key (workers on several
+        machines) both get the id of the one that committed first, inside a caller's transaction too."""
         if not result.data_fingerprint:
             raise StoreError("a result without a data fingerprint cannot be keyed; set SimResult.data_fingerprint")
         settings_key = result.settings.key()
@@ -109,20 +110,18 @@ class ResultsMixin(StoreBase):
             "pnl": pack_array(result.daily_pnl.astype(float, copy=False)),
             "created_at": utcnow(),
         }
-        try:
-            with self._write(conn) as c:
-                existing = c.execute(select(R.id).where(key)).scalar()
-                if existing is not None:
-                    return int(existing)
-                return int(c.execute(insert(SIM_RESULTS).values(**values)).inserted_primary_key[0])  # type: ignore[index]
-        except IntegrityError:
-            if conn is not None:
-                raise
-        with self._read(None) as c:  # another writer stored the same key first
-            winner = c.execute(select(R.id).where(key)).scalar()
-        if winner is None:
-            raise StoreError("result insert failed and no stored result has its key")
-        return int(winner)
+        with self._write(conn) as c:
+            existing = c.execute(select(R.id).where(key)).scalar()
+            if existing is not None:
+                return int(existing)
+            try:
+                with savepoint(c):
+                    return int(c.execute(insert(SIM_RESULTS).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+            except IntegrityError as e:  # another writer stored the same key since the check: it wins
+                winner = c.execute(select(R.id).where(key)).scalar()
+                if winner is None:
+                    raise StoreError("result insert failed and no stored result has its key") from e
+                return int(winner)
 
     def results_for(
         self, candidate_ids: Sequence[int], *, backend: str | None = None, conn: Connection | None = None

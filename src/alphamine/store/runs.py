@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from alphamine.store.base import StoreBase, utcnow
+from alphamine.store.base import StoreBase, savepoint, utcnow
 from alphamine.store.clean import clean
 from alphamine.store.errors import NotFoundError, StoreError
 from alphamine.store.rows import ArtifactRow, RunRow, StageRow, TaskRow, artifact_row, run_row, stage_row, task_row
@@ -40,23 +41,30 @@ class RunsMixin(StoreBase):
         if not run_id:
             raise StoreError("run_id must be a non-empty string")
         now = utcnow()
+        exists = select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)
         with self._write(conn) as c:
-            if c.execute(select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)).first() is not None:
+            if c.execute(exists).first() is not None:
                 raise StoreError(f"run {run_id!r} already exists")
-            c.execute(
-                insert(RUNS).values(
-                    run_id=run_id,
-                    status="running",
-                    config=clean(config),
-                    seed=int(seed),
-                    data_fingerprint=data_fingerprint,
-                    runtime_root=str(runtime_root),
-                    iteration=0,
-                    created_at=now,
-                    updated_at=now,
-                    finished_at=None,
-                )
-            )
+            try:
+                with savepoint(c):
+                    c.execute(
+                        insert(RUNS).values(
+                            run_id=run_id,
+                            status="running",
+                            config=clean(config),
+                            seed=int(seed),
+                            data_fingerprint=data_fingerprint,
+                            runtime_root=str(runtime_root),
+                            iteration=0,
+                            created_at=now,
+                            updated_at=now,
+                            finished_at=None,
+                        )
+                    )
+            except IntegrityError:  # a concurrent writer created it since the check
+                if c.execute(exists).first() is None:
+                    raise
+                raise StoreError(f"run {run_id!r} already exists") from None
 
     def get_run(self, run_id: str, *, conn: Connection | None = None) -> RunRow | None:
         with self._read(conn) as c:
@@ -101,19 +109,25 @@ class RunsMixin(StoreBase):
         key = (STAGES.c.run_id == run_id) & (STAGES.c.iteration == iteration) & (STAGES.c.stage == stage)
         with self._write(conn) as c:
             existing = c.execute(select(STAGES.c.id).where(key)).scalar()
-            if existing is not None:
-                c.execute(
-                    update(STAGES)
-                    .where(STAGES.c.id == existing)
-                    .values(status="running", started_at=now, finished_at=None, summary=None)
-                )
-                return int(existing)
-            res = c.execute(
-                insert(STAGES).values(
-                    run_id=run_id, iteration=int(iteration), stage=stage, status="running", started_at=now
-                )
+            if existing is None:
+                try:
+                    with savepoint(c):
+                        res = c.execute(
+                            insert(STAGES).values(
+                                run_id=run_id, iteration=int(iteration), stage=stage, status="running", started_at=now
+                            )
+                        )
+                    return int(res.inserted_primary_key[0])  # type: ignore[index]
+                except IntegrityError:  # a concurrent writer inserted the row since the check: reuse it
+                    existing = c.execute(select(STAGES.c.id).where(key)).scalar()
+                    if existing is None:
+                        raise
+            c.execute(
+                update(STAGES)
+                .where(STAGES.c.id == existing)
+                .values(status="running", started_at=now, finished_at=None, summary=None)
             )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
+            return int(existing)
 
     def finish_stage(
         self, run_id: str, iteration: int, stage: str, summary: dict[str, Any], conn: Connection | None = None
@@ -124,12 +138,18 @@ class RunsMixin(StoreBase):
         key = (STAGES.c.run_id == run_id) & (STAGES.c.iteration == iteration) & (STAGES.c.stage == stage)
         with self._write(conn) as c:
             values = {"status": "finished", "finished_at": now, "summary": clean(summary)}
-            if c.execute(update(STAGES).where(key).values(**values)).rowcount == 0:
-                c.execute(
-                    insert(STAGES).values(
-                        run_id=run_id, iteration=int(iteration), stage=stage, started_at=now, **values
+            if c.execute(update(STAGES).where(key).values(**values)).rowcount > 0:
+                return
+            try:
+                with savepoint(c):
+                    c.execute(
+                        insert(STAGES).values(
+                            run_id=run_id, iteration=int(iteration), stage=stage, started_at=now, **values
+                        )
                     )
-                )
+            except IntegrityError:  # a concurrent writer inserted the row since the update: update it
+                if c.execute(update(STAGES).where(key).values(**values)).rowcount == 0:
+                    raise
 
     def finished_stages(self, run_id: str, *, conn: Connection | None = None) -> set[tuple[int, str]]:
         """{(iteration, stage)} whose results are committed."""
