@@ -14,6 +14,7 @@ from alphamine.cli.knowledge_cmd import knowledge_app
 from alphamine.cli.lab_cmd import lab_app
 from alphamine.cli.lint_cmd import register_lint
 from alphamine.cli.memory_cmd import memory_app
+from alphamine.cli.numerai_cmd import numerai_app
 from alphamine.cli.ops_cmd import ops_app
 from alphamine.cli.plan_cmd import plan
 from alphamine.cli.platform_cmd import submit, usage
@@ -59,6 +60,7 @@ app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(prompt_app, name="prompt")
 app.add_typer(memory_app, name="memory")
 app.add_typer(lab_app, name="lab")
+app.add_typer(numerai_app, name="numerai")
 
 
 @app.command()

@@ -19,6 +19,7 @@ import enum
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -39,8 +40,10 @@ def key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(key)]
 
 
+@lru_cache(maxsize=8192)
 def is_secret_key(key: str) -> bool:
-    """True when a mapping key names a secret by its last word (see the module doc)."""
+    """True when a mapping key names a secret by its last word (see the module doc). Memoized: the
+    same few hundred keys (metrics, checks, settings) recur in every stored result."""
     words = key_words(str(key))
     if not words:
         return False
@@ -63,6 +66,8 @@ def scrub(text: str, key: str = "") -> str:
 
 def mask_url_passwords(text: str) -> str:
     """`postgresql://u:pw@h/db` -> `postgresql://u:***@h/db`, anywhere in the text."""
+    if "://" not in text:  # the common case (every string of every stored result): no regex pass
+        return text
     return _URL_PASSWORD.sub(r"\1***\3", text)
 
 

@@ -32,8 +32,24 @@ def unpack_array(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(zlib.decompress(blob)), allow_pickle=False)
 
 
+_PACKED_DATES: dict[bytes, bytes] = {}
+
+
 def pack_dates(dates: np.ndarray) -> bytes:
-    """Calendar days as int32 days since 1970-01-01 (half the bytes of datetime64, same information)."""
+    """Calendar days as int32 days since 1970-01-01 (half the bytes of datetime64, same information).
+    Every result of a panel has the same dates: the last few packings are remembered by content."""
+    raw = np.ascontiguousarray(np.asarray(dates).astype("datetime64[D]")).tobytes()
+    hit = _PACKED_DATES.get(raw)
+    if hit is not None:
+        return hit
+    packed = _pack_dates(dates)
+    if len(_PACKED_DATES) >= 8:
+        _PACKED_DATES.clear()
+    _PACKED_DATES[raw] = packed
+    return packed
+
+
+def _pack_dates(dates: np.ndarray) -> bytes:
     days = (np.asarray(dates).astype("datetime64[D]") - _EPOCH).astype(np.int64)
     if days.size and (days.min() < np.iinfo(np.int32).min or days.max() > np.iinfo(np.int32).max):
         raise ValueError("dates out of the int32-days range")
