@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+
 from conftest import make_groups, make_series
 
 NAN = math.nan

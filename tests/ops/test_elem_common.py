@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from conftest import make_series
 
 from alphamine.ops import get
+from conftest import make_series
 
 NAN = math.nan
 INF = math.inf

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_groups
 from test_elem_common import elem_data, readonly
 
 from alphamine.data.fields import FieldType
 from alphamine.ops import REGISTRY, SYMBOLS, ArgKind, Category, EvalContext, Operator, get
+from conftest import make_groups
 
 EXPECTED: dict[Category, set[str]] = {
     Category.ARITHMETIC: {

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_groups
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from test_elem_common import INF, NAN, assert_same, cellwise, check_fresh, elem_data, kernel, readonly
 
 from alphamine.ops.elementwise.transform import bucket_boundaries
+from conftest import make_groups
 
 
 def bucket(x: np.ndarray, range: str = "", buckets: str = "", skipBegin: bool = False,
