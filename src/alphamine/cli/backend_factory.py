@@ -19,8 +19,12 @@ def build_backend(config: Any, runtime_root: Path, *, already_simulated: int = 0
     simulations the run spent before (a resume), charged to `--max-sim-alphas` first."""
     if config.backend == "local":
         return None
+    if config.backend == "dask":
+        from alphamine.cli.dask_options import build_dask_backend
+
+        return build_dask_backend(config, runtime_root)
     if config.backend != "brain":
-        raise fail(f"unknown backend {config.backend!r}: choose local or brain")
+        raise fail(f"unknown backend {config.backend!r}: choose local, brain or dask")
     from alphamine.backends.brain import BrainBackend
     from alphamine.brain.client import BrainClient
     from alphamine.brain.credentials import CredentialsError, load_credentials, resolve_base_url

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from alphamine.cli.console import expression_column, make_console, print_table
+from alphamine.cli.dask_options import DaskLocalOpt, SchedulerOpt, dask_backend_options, wants_dask
 from alphamine.cli.data_cmd import DataOpt, MetaOpt, SampleOpt, SeedOpt, SyntheticOpt, fail
 from alphamine.cli.llm_factory import build_agents, llm_run_config, stored_agents
 from alphamine.runtime import DEFAULT_RUNTIME_ROOT
@@ -121,9 +122,11 @@ def run(
             help="Local: simulations per committed batch (32). Brain: alphas per multi-simulation (10; 4 in GLB)."
         ),
     ] = None,
-    backend: Annotated[str, typer.Option(help="Where to simulate: local (this machine) or brain (the platform).")] = (
-        "local"
-    ),
+    backend: Annotated[
+        str, typer.Option(help="Where to simulate: local (this machine), brain (the platform) or dask (a cluster).")
+    ] = "local",
+    scheduler: SchedulerOpt = None,
+    dask_local: DaskLocalOpt = None,
     brain_url: Annotated[
         str | None, typer.Option("--brain-url", help="BRAIN API base URL (default: BRAIN_API_URL or the platform).")
     ] = None,
@@ -199,7 +202,10 @@ def run(
             gate=GateConfig(mode=gate, validation_period=validation_period, min_dsr=min_dsr),  # type: ignore[arg-type]
             generators=generators,
             llm=llm_run_config(llm, llm_share, use_llm_decide, llm_token_budget, llm_max_calls, llm_daily_limit),
-            **_backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region),
+            **(dask_backend_options(backend, scheduler, dask_local, batch_size, max_sim_alphas,
+                                    platform_options=(brain_url, dataset, concurrency))
+               if wants_dask(backend, scheduler, dask_local) else
+               _backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region)),
         )
     except (PresetError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from alphamine.data.sources import DataSource
 from alphamine.pipeline.quota import QuotaConfig
 
-__all__ = ["STAGES", "DataSource", "GateConfig", "LLMRunConfig", "PlatformConfig", "QuotaConfig", "RunConfig"]
+__all__ = [
+    "STAGES", "DaskConfig", "DataSource", "GateConfig", "LLMRunConfig", "PlatformConfig", "QuotaConfig", "RunConfig",
+]
 
 STAGES: tuple[str, ...] = (
     "GENERATE",
@@ -55,6 +57,17 @@ class GateConfig(BaseModel):
         return self.mode == "trial-aware"
 
 
+class DaskConfig(BaseModel):
+    """Where a `--backend dask` run simulates: an existing scheduler, or a LocalCluster of N processes
+    started by alphamine (both None: a LocalCluster of all cores); specs per Dask task (None: automatic)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scheduler: str | None = None
+    local_workers: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+
+
 class LLMRunConfig(BaseModel):
     """The run's LLM agents (docs/llm.md): whether they run, their share of GENERATE, whether they may
     hold candidates back at DECIDE, and the kill switches. No secrets (the key is read at run time)."""
@@ -89,6 +102,7 @@ class RunConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     backend: str = "local"  # local | brain
     platform: PlatformConfig | None = None
+    dask: DaskConfig | None = None
     gate: GateConfig = Field(default_factory=GateConfig)
     max_sim_alphas: int | None = Field(default=None, ge=1)  # the run's simulation budget (any backend)
     generators: str = "templates,factory"  # GENERATE's mix (`pipeline.proposing.parse_generators`)
