@@ -237,9 +237,9 @@ class DaskBackend:
     def universes(self) -> Sequence[str]:
         """The panel's universes, largest first (as `LocalBackend`)."""
         if self._universes is None:
-            unis = self.panel.universes
-            size = {name: int(mask.sum(axis=1).max()) if mask.size else 0 for name, mask in unis.items()}
-            self._universes = sorted(unis, key=lambda u: (-size[u], u))
+            from alphamine.backends.local import largest_first
+
+            self._universes = largest_first(self.panel.universes)
         return list(self._universes)
 
     def regions(self) -> Sequence[str]:

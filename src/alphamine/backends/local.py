@@ -65,9 +65,7 @@ class LocalBackend:
     def universes(self) -> Sequence[str]:
         """The panel's universes, largest first (TOP40, TOP20, TOP8)."""
         if self._universes is None:
-            unis = self.panel.universes
-            size = {name: int(mask.sum(axis=1).max()) if mask.size else 0 for name, mask in unis.items()}
-            self._universes = sorted(unis, key=lambda u: (-size[u], u))
+            self._universes = largest_first(self.panel.universes)
         return list(self._universes)
 
     def regions(self) -> Sequence[str]:
@@ -114,3 +112,10 @@ class LocalBackend:
 
     def __repr__(self) -> str:
         return f"LocalBackend({self.panel.name or 'panel'!r}, workers={self.workers}, region={self.region!r})"
+
+
+def largest_first(universes: Mapping[str, Any]) -> list[str]:
+    """Universe names by their largest daily membership, descending (ties by name): what a backend
+    over one panel offers, in the order `alphamine settings` lists them."""
+    size = {name: int(mask.sum(axis=1).max()) if mask.size else 0 for name, mask in universes.items()}
+    return sorted(universes, key=lambda u: (-size[u], u))

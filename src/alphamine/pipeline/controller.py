@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import secrets
 import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -135,23 +136,39 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def _handle_sigterm(signum: int, frame: FrameType | None) -> None:
+INTERRUPTED = threading.Event()
+"""Set by Ctrl-C / SIGTERM during a run. The handler also raises KeyboardInterrupt at once, but Python
+swallows an exception raised inside a weakref or `__del__` callback (SQLAlchemy has some), so the loop
+checks this flag before every stage and raises again: an interrupt is never lost."""
+
+
+def _handle_interrupt(signum: int, frame: FrameType | None) -> None:
+    INTERRUPTED.set()
     raise KeyboardInterrupt
+
+
+def check_interrupted() -> None:
+    """Raise KeyboardInterrupt when an interrupt arrived during the run (see `INTERRUPTED`)."""
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 @contextmanager
 def _interruptible() -> Iterator[None]:
     """SIGTERM behaves like Ctrl-C: the current transaction rolls back and the run is marked
     interrupted."""
+    INTERRUPTED.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, _handle_sigterm)
+        previous_term = signal.signal(signal.SIGTERM, _handle_interrupt)
+        previous_int = signal.signal(signal.SIGINT, _handle_interrupt)
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[RunContext, int], dict[str, Any]]] = {
@@ -207,6 +224,7 @@ def _loop(rc: RunContext) -> RunOutcome:
             for iteration in range(rc.config.max_iterations):
                 rc.say(f"[bold]iteration {iteration + 1}/{rc.config.max_iterations}[/bold]")
                 for stage in STAGES:
+                    check_interrupted()
                     if (iteration, stage) in done:
                         continue
                     rc.store.start_stage(rc.run_id, iteration, stage)
@@ -218,6 +236,7 @@ def _loop(rc: RunContext) -> RunOutcome:
                 if _ready_count(rc) >= rc.config.target_ready:
                     rc.say(f"target reached: {_ready_count(rc)} ready")
                     break
+            check_interrupted()
             rc.store.set_run_status(rc.run_id, "finished", iteration=iteration)
             if rc.agents is not None:
                 rc.agents.flush(rc.run_dir)
