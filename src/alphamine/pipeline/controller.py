@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import secrets
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -164,9 +165,18 @@ def _interruptible() -> Iterator[None]:
     except ValueError:  # not the main thread
         yield
         return
+    previous_hook = sys.unraisablehook
+
+    def quiet_swallowed_interrupt(unraisable: Any) -> None:
+        # a KeyboardInterrupt raised inside a callback Python cannot propagate from: the flag re-raises it
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and INTERRUPTED.is_set()):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_swallowed_interrupt
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
 
