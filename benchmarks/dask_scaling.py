@@ -9,7 +9,10 @@ truncation 0.08) on the panel's largest universe, is simulated by:
   panel saved once as a panel cache that the workers memory-map.
 Every configuration first runs a warm-up batch (`--warm` alphas: forks or starts workers, loads the
 numba cache, maps the panel), then its caches are emptied and the timed batch runs once (at L a
-batch takes minutes; the load average at each phase is recorded, because this is a shared VM).
+batch takes minutes; the load average at each phase is recorded, because this is a shared VM). With
+`--interleave K` the two backends of a worker count are open together and the batch is cut into K
+parts that they simulate in turn (who goes first alternates), so that other users' load on a shared
+machine falls on both alike; each still simulates all n alphas, in K calls.
 Also measured on the Dask cluster: the round-trip latency of an empty task (submit -> result, the
 panel already open), the scheduler's rate on a burst of empty tasks, the pickled size of one result,
 and the panel's bytes (all of it: what an upload ships per worker; the fields the batch reads: what
@@ -25,7 +28,8 @@ and once per run (not per batch) the panel: with a shared filesystem, the fields
 once per machine (`--workers-per-machine` share the page cache), at the filesystem's aggregate
 bandwidth (`--fs-gbps`); uploaded, the whole panel once per worker through the scheduler's link.
 
-Usage: .venv/bin/python benchmarks/dask_scaling.py [--size L] [--n 2000] [--warm 60] [--json out.json]
+Usage: .venv/bin/python benchmarks/dask_scaling.py [--size L] [--n 2000] [--warm 60] [--workers 1,2]
+       [--interleave 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -134,6 +138,43 @@ def timed_dask(
     return row, out
 
 
+def interleaved(
+    panel: Panel, specs: list[SimSpec], workers: int, warm: int, slices: int, cache_dir: Path
+) -> tuple[dict[str, Any], dict[str, Any], list[Any], list[Any]]:
+    """Both backends open at once, the batch cut into `slices` consecutive parts simulated by one backend
+    then the other (who goes first alternates): on a shared machine both see the same load over time.
+    Each backend still simulates every alpha once, its caches emptied only before the first part."""
+    with LocalBackend(panel, workers=workers) as lb:
+        t0 = time.perf_counter()
+        db = DaskBackend(panel, local_workers=workers, cache_dir=cache_dir, dashboard_address=":0")
+        start = time.perf_counter() - t0
+        try:
+            lb.simulate_many(specs[:warm])
+            db.simulate_many(specs[:warm])
+            clear_caches()
+            db.clear_caches()
+            seconds = {"local": 0.0, "dask": 0.0}
+            outs: dict[str, list[Any]] = {"local": [], "dask": []}
+            loads = [_load()]
+            step = math.ceil(len(specs) / slices)
+            for k in range(0, len(specs), step):
+                pair = [("local", lb), ("dask", db)]
+                for name, b in pair if (k // step) % 2 == 0 else pair[::-1]:
+                    t0 = time.perf_counter()
+                    outs[name] += b.simulate_many(specs[k : k + step])
+                    seconds[name] += time.perf_counter() - t0
+                loads.append(_load())
+            overheads = task_overheads(db)
+            stats = db.worker_stats()
+        finally:
+            db.close()
+    n = len(specs)
+    local = {"seconds": seconds["local"], "rate": n / seconds["local"], "slices": slices, "loads": loads}
+    dask = {"seconds": seconds["dask"], "rate": n / seconds["dask"], "slices": slices, "start_seconds": start,
+            "opens": [s["opens"] for s in stats.values()], **overheads}  # fmt: skip
+    return local, dask, outs["local"], outs["dask"]
+
+
 def identical(a: list[Any], b: list[Any]) -> int:
     """How many outcomes differ (0: bit-identical)."""
 
@@ -178,6 +219,7 @@ def main() -> None:
     parser.add_argument("--net-gbps", type=float, default=10.0)
     parser.add_argument("--fs-gbps", type=float, default=10.0)
     parser.add_argument("--workers-per-machine", type=int, default=16)
+    parser.add_argument("--interleave", type=int, default=1, help="K > 1: alternate the backends over K parts")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     n_inst, n_days = SIZES[args.size] if args.size in SIZES else (int(x) for x in args.size.lower().split("x"))
@@ -199,10 +241,15 @@ def main() -> None:
     outs: dict[str, list[Any]] = {}
     with tempfile.TemporaryDirectory(prefix="dask-bench-") as tmp:
         for w in counts:
-            report["local"][w], outs[f"local{w}"] = timed_local(panel, specs, w, args.warm)
-            print(f"local {w}: {report['local'][w]}", flush=True)
-            report["dask"][w], outs[f"dask{w}"] = timed_dask(panel, specs, w, args.warm, Path(tmp))
-            print(f"dask {w}: {report['dask'][w]}", flush=True)
+            if args.interleave > 1:
+                local, dask, outs[f"local{w}"], outs[f"dask{w}"] = interleaved(
+                    panel, specs, w, args.warm, args.interleave, Path(tmp)
+                )
+                report["local"][w], report["dask"][w] = local, dask
+            else:
+                report["local"][w], outs[f"local{w}"] = timed_local(panel, specs, w, args.warm)
+                report["dask"][w], outs[f"dask{w}"] = timed_dask(panel, specs, w, args.warm, Path(tmp))
+            print(f"local {w}: {report['local'][w]}\ndask {w}: {report['dask'][w]}", flush=True)
     ok = [r for r in outs[f"dask{counts[-1]}"] if isinstance(r, SimResult)]
     report["result_bytes"] = int(np.mean([len(pickle.dumps(r)) for r in ok[:50]]))
     report["mismatches"] = {w: identical(outs[f"local{w}"], outs[f"dask{w}"]) for w in counts}

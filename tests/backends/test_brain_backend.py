@@ -4,6 +4,7 @@ lease file, usage ledger and budget on a temporary runtime root."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,38 @@ def test_submitted_urls_let_a_new_process_reattach(base_url: str, tmp_path: Path
     assert user_stats(base_url)["postsByPath"]["/simulations"] == posts
     assert [o.metrics["is"]["alphaId"] for o in again] == [o.metrics["is"]["alphaId"] for o in first]  # type: ignore[union-attr]
     assert UsageLedger(tmp_path).total() == 3  # recorded once, at the POST
+
+
+def test_posts_a_killed_process_never_recorded_are_found_not_posted_again(base_url: str, tmp_path: Path) -> None:
+    """A process posts, the platform accepts, the process dies before it records the URL: a new process
+    told only when the POST began finds the alphas among the account's alphas and posts nothing."""
+    specs = specs_of(("rank(close) * 3", {"decay": 4}), ("rank(open) * 3", {}), ("rank(close) * 3", {"decay": 5}))
+    intents: list[tuple[list[int], float]] = []
+    with make_backend(base_url, tmp_path, batch_size=2, concurrency=1,
+                      on_posting=lambda idx, when: intents.append((list(idx), when))) as backend:
+        first = backend.simulate_many(specs)
+    assert [i for idx, _ in intents for i in idx] == [0, 1, 2] and all(w <= time.time() for _, w in intents)
+    unsure = {i: when for idx, when in intents for i in idx}
+    posts = user_stats(base_url)["postsByPath"]["/simulations"]
+    with make_backend(base_url, tmp_path, reconcile_wait=30) as resumed:
+        again = resumed.simulate_many(specs, unsure=unsure)
+    assert user_stats(base_url)["postsByPath"]["/simulations"] == posts
+    ids = [o.metrics["is"]["alphaId"] for o in first]  # type: ignore[union-attr]
+    assert len(set(ids)) == 3 and [o.metrics["is"]["alphaId"] for o in again] == ids  # type: ignore[union-attr]
+    assert [o.metrics["is"]["sharpe"] for o in again] == [o.metrics["is"]["sharpe"] for o in first]  # type: ignore[union-attr]
+
+
+def test_a_post_that_never_reached_the_platform_is_posted_after_the_wait(base_url: str, tmp_path: Path) -> None:
+    specs = specs_of(("rank(volume) * 7", {}), ("rank(open) * 3", {}), ("rank(low) * 7", {"decay": 2}))
+    with make_backend(base_url, tmp_path, concurrency=1) as backend:
+        backend.simulate_many(specs[1:2])  # simulated before: found, not posted
+    posts = user_stats(base_url)["postsByPath"]["/simulations"]
+    t0 = time.monotonic()
+    with make_backend(base_url, tmp_path, batch_size=1, concurrency=2, reconcile_wait=1.0, reconcile_poll=0.2) as b:
+        out = b.simulate_many(specs, unsure={0: time.time(), 1: time.time() - 60})
+    assert 1.0 <= time.monotonic() - t0 < 30
+    assert all(isinstance(o, SimResult) for o in out)
+    assert user_stats(base_url)["postsByPath"]["/simulations"] - posts == 2  # spec 0 after the wait, spec 2 at once
 
 
 def test_batches_are_trimmed_to_the_free_lease_slots(panel: Panel, tmp_path: Path) -> None:

@@ -37,3 +37,40 @@ def test_a_run_on_a_local_dask_cluster_stores_its_backend(tmp_path) -> None:
 def test_bad_dask_options_are_one_line(args, msg, tmp_path) -> None:
     res = runner.invoke(app, ["run", *SMALL, *args, "--runtime-root", str(tmp_path)])
     assert res.exit_code == 2 and msg in res.output, res.output
+
+
+def _results_by_expression(db) -> dict[str, object]:
+    from alphamine.store import Store
+    from tests.pipeline.test_worker import RUN
+
+    with Store.open(db) as store:
+        rows = store.candidates(run_id=RUN)
+        results = store.results_for([r.id for r in rows])
+        return {r.expression: results[r.id] for r in rows if r.id in results}
+
+
+def test_a_worker_drains_a_local_run_on_a_dask_cluster_with_the_local_results(tmp_path) -> None:
+    from tests.pipeline.test_worker import finish, make_run, start
+
+    on_dask, on_local = make_run(tmp_path / "dask", 8), make_run(tmp_path / "local", 8)
+    report = finish(start(tmp_path / "dask", "--dask-local", "1", "--optimize-every-alphas", "0"), timeout=300)
+    assert report["taken"] == 8
+    finish(start(tmp_path / "local", "--optimize-every-alphas", "0"))
+    dask, local = _results_by_expression(on_dask), _results_by_expression(on_local)
+    assert len(dask) == 8 and dask.keys() == local.keys()
+    for expression, result in dask.items():
+        assert result.metrics == local[expression].metrics, expression  # type: ignore[attr-defined]
+        assert result.pnl.tobytes() == local[expression].pnl.tobytes()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--backend", "local", "--scheduler", "tcp://127.0.0.1:8786"], "need --backend dask"),
+    (["--backend", "brain"], "--backend must be local or dask"),
+    (["--dask-local", "1", "--scheduler", "h:1"], "not both"),
+])
+def test_bad_worker_backend_options_are_one_line(args, msg, tmp_path) -> None:
+    from tests.pipeline.test_worker import RUN, make_run
+
+    make_run(tmp_path, 2)
+    res = runner.invoke(app, ["worker", "--run-id", RUN, "--runtime-root", str(tmp_path), *args])
+    assert res.exit_code == 2 and msg in res.output, res.output

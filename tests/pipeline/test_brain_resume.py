@@ -1,6 +1,7 @@
 """SIGKILL during platform simulations, then `alphamine resume`: the resumed run re-attaches to the
-simulations the killed process had started (their URLs were committed at once), so the server counts
-no duplicated and no lost simulation."""
+simulations the killed process had started (their URLs were committed at once) and finds among the
+account's alphas those it had posted without recording the answer, so the server counts no duplicated
+and no lost simulation, wherever the kill fell."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ EMAIL, PASSWORD = "quant@example.com", "resume-secret"
 ARGS = [
     "--synthetic", "60,400", "--seed", "2", "--universe", "TOP60", "--max-iterations", "1", "--candidates", "8",
     "--max-variant-alphas", "1", "--max-variants-per-alpha", "2", "--max-enhance-alphas", "1", "--quiet",
+    "--reconcile-wait", "20",
 ]  # fmt: skip
 CLI = [sys.executable, "-c", "from alphamine.cli.main import main; main()"]
 
 
-def _submitted_urls(db) -> int:
+def _recorded(db, key: str = "submitted") -> int:
+    """Entries under `key` (submitted URLs, or POSTs begun) in the running tasks' payloads."""
     if not db.exists():
         return 0
     try:
@@ -38,10 +41,17 @@ def _submitted_urls(db) -> int:
             rows = c.execute("select payload from tasks where status = 'running'").fetchall()
     except sqlite3.OperationalError:
         return 0
-    return sum(len(json.loads(p).get("submitted") or {}) for (p,) in rows)
+    return sum(len(json.loads(p).get(key) or {}) for (p,) in rows)
 
 
-def test_sigkill_then_resume_neither_duplicates_nor_loses_platform_simulations(tmp_path) -> None:
+def _submitted_urls(db) -> int:
+    return _recorded(db, "submitted")
+
+
+@pytest.mark.parametrize("kill_at", ["running", "posting"])
+def test_sigkill_then_resume_neither_duplicates_nor_loses_platform_simulations(tmp_path, kill_at: str) -> None:
+    """`running`: killed once the platform simulates (URLs recorded, maybe not all of them);
+    `posting`: killed the moment a POST is begun (before, during or just after the platform's answer)."""
     gated = GatedBackend(LocalBackend(synthetic(60, 400, seed=2), workers=1))
     app = create_app(gated, db_path=tmp_path / "srv.sqlite3", users={EMAIL: PASSWORD}, retry_after=0.05)
     root = tmp_path / "rt"
@@ -52,15 +62,17 @@ def test_sigkill_then_resume_neither_duplicates_nor_loses_platform_simulations(t
                str(root)]  # fmt: skip
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
-        while _submitted_urls(db) == 0 or not gated.entered.is_set():
+        started = (lambda: _recorded(db, "posting") > 0) if kill_at == "posting" else (
+            lambda: _submitted_urls(db) > 0 and gated.entered.is_set())  # fmt: skip
+        while not started():
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "the run never started platform simulations"
-            time.sleep(0.05)
+            time.sleep(0.002 if kill_at == "posting" else 0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         in_flight = _submitted_urls(db)
         before = httpx.get(f"{url}/_alphamine/stats").json()["simulations"]
-        assert before >= in_flight > 0
+        assert before >= in_flight and (in_flight > 0 or kill_at == "posting")
         gated.gate.set()  # the platform finishes what it was given
         resumed = subprocess.run(
             [*CLI, "resume", "--run-id", "k", "--runtime-root", str(root), "--quiet"],

@@ -18,8 +18,11 @@ Contract:
   a `SimFailure` carrying the platform's message (synchronous 400s, ERROR/FAIL/TIMEOUT). Siblings
   the platform CANCELLED because another item failed are simulated again once. `attached` maps
   spec indices to simulation URLs a crashed process recorded: those are re-attached
-  (`wait_simulation`), not posted again. `progress(done, total, outcome)` is called as outcomes
-  arrive (one at a time).
+  (`wait_simulation`), not posted again. Before each POST `on_posting(spec_indices, time)` is called
+  (the pipeline commits the intent); `unsure` maps spec indices to the time a crashed process was
+  about to post them without recording a URL: their alphas are looked for among the account's alphas
+  (`brain/reconcile.py`) for up to `reconcile_wait` seconds while the other specs run, and only those
+  not found are posted. `progress(done, total, outcome)` is called as outcomes arrive (one at a time).
 - Account-level failures are not alpha failures: `BrainUnavailable`, `BrainAuthError`,
   `BrainQuotaExceeded` and `LeaseTimeout` stop the call (no new requests start; those in flight
   finish) and are raised, so a resumed run retries those specs.
@@ -33,7 +36,9 @@ Contract:
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +48,7 @@ from alphamine.backends.base import Outcome, Progress
 from alphamine.brain.client import BrainClient, BrainError, BrainHTTPError, spread
 from alphamine.brain.leases import LeaseFile
 from alphamine.brain.mapping import SimulationOutcome, field_info
+from alphamine.brain.reconcile import alphas_created_since, match_alphas
 from alphamine.brain.usage import SimulationBudget, UsageLedger
 from alphamine.data.fields import FieldInfo
 from alphamine.sim.batch import SimFailure, SimSpec
@@ -50,6 +56,8 @@ from alphamine.sim.result import SimResult
 
 BUDGET_SPENT = "not simulated: the simulation budget of {n} alphas (--max-sim-alphas) is spent"
 DEFAULT_LEASE_TIMEOUT = 3600.0
+RECONCILE_WAIT = 600.0
+log = logging.getLogger("alphamine.brain.backend")
 
 
 class ChecksUnavailable(BrainError):
@@ -61,6 +69,7 @@ class _Batch:
     indices: list[int]
     url: str | None = None  # a simulation already running on the platform (re-attach)
     budgeted: bool = False  # the budget was already charged for these specs
+    since: float | None = None  # maybe posted by a killed process at this time: look for them first
 
 
 class _Call:
@@ -130,6 +139,9 @@ class BrainBackend:
         fetch_yearly: bool = True,
         on_submitted: Callable[[int, str], None] | None = None,
         lease_timeout: float | None = DEFAULT_LEASE_TIMEOUT,
+        on_posting: Callable[[Sequence[int], float], None] | None = None,
+        reconcile_wait: float = RECONCILE_WAIT,
+        reconcile_poll: float = 5.0,
     ) -> None:
         if not 1 <= batch_size <= 10 or concurrency < 1:
             raise ValueError("BrainBackend needs 1 <= batch_size <= 10 and concurrency >= 1")
@@ -138,6 +150,7 @@ class BrainBackend:
         self.region, self.delay, self._universe = region.upper(), delay, universe
         self.fetch_pnl, self.fetch_yearly = fetch_pnl, fetch_yearly
         self.on_submitted, self.lease_timeout = on_submitted, lease_timeout
+        self.on_posting, self.reconcile_wait, self.reconcile_poll = on_posting, reconcile_wait, reconcile_poll
         self._catalogue: dict[str, FieldInfo] | None = None
         self._closed = False
 
@@ -187,7 +200,12 @@ class BrainBackend:
         return [_Batch(g[k : k + self.batch_size]) for g in groups.values() for k in range(0, len(g), self.batch_size)]
 
     def simulate_many(
-        self, specs: Sequence[SimSpec], progress: Progress | None = None, *, attached: Mapping[int, str] | None = None
+        self,
+        specs: Sequence[SimSpec],
+        progress: Progress | None = None,
+        *,
+        attached: Mapping[int, str] | None = None,
+        unsure: Mapping[int, float] | None = None,
     ) -> list[Outcome]:
         """Every spec simulated on the platform; outcomes in spec order (module doc)."""
         if self._closed:
@@ -199,7 +217,12 @@ class BrainBackend:
                 raise IndexError(f"attached spec index {i} is outside the {len(call.specs)} specs")
             by_url.setdefault(url, []).append(i)
         call.queue.extend(_Batch(idx, url=url, budgeted=True) for url, idx in by_url.items())
-        call.queue.extend(self._pack(call.specs, [i for i in range(len(call.specs)) if i not in (attached or {})]))
+        maybe = {i: t for i, t in (unsure or {}).items() if i not in (attached or {}) and 0 <= i < len(call.specs)}
+        if maybe:
+            call.queue.append(_Batch(sorted(maybe), since=min(maybe.values())))
+        call.queue.extend(
+            self._pack(call.specs, [i for i in range(len(call.specs)) if i not in (attached or {}) and i not in maybe])
+        )
         threads = [
             threading.Thread(target=self._worker, args=(call,), name=f"brain-sim-{k}", daemon=True)
             for k in range(min(self.concurrency, len(call.queue)))
@@ -225,6 +248,9 @@ class BrainBackend:
             call.batch_ended(error)
 
     def _run(self, call: _Call, batch: _Batch) -> None:
+        if batch.since is not None:
+            self._reconcile(call, batch.indices, batch.since)
+            return
         idx = list(batch.indices)
         if not batch.budgeted and self.budget is not None:
             granted = self.budget.take(len(idx))
@@ -255,12 +281,35 @@ class BrainBackend:
             self.leases.release(lease)
         self._settle(call, accepted, leaves)
 
+    def _reconcile(self, call: _Call, indices: Sequence[int], since: float) -> None:
+        """Specs a killed process may have posted: their alphas once the platform lists them (no new
+        simulation); those still unlisted after `reconcile_wait` seconds are posted."""
+        todo, found = list(indices), dict[int, str]()
+        deadline = time.monotonic() + self.reconcile_wait
+        while True:
+            listed = list(alphas_created_since(self.client, since))
+            hits = match_alphas([(call.specs[i].expression, call.specs[i].settings) for i in todo], listed)
+            found.update({todo[k]: alpha_id for k, alpha_id in hits.items()})
+            todo = [i for i in todo if i not in found]
+            if not todo or call.error is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(min(self.reconcile_poll, max(0.0, deadline - time.monotonic())))
+        for i, alpha_id in found.items():
+            call.finish(i, self._result(call.specs[i], SimulationOutcome("", "", "COMPLETE", alpha_id=alpha_id)))
+        if todo and call.error is None:
+            log.warning("%d simulation(s) a stopped process may have posted are not among the account's alphas "
+                        "after %.0fs: posting them", len(todo), self.reconcile_wait)  # fmt: skip
+            for batch in self._pack(call.specs, todo):
+                call.requeue(batch, front=False)
+
     def _refund(self, idx: Sequence[int], batch: _Batch) -> None:
         if self.budget is not None and batch.url is None:
             self.budget.refund(len(idx))
 
     def _start(self, call: _Call, idx: list[int]) -> tuple[str, list[int], float | None] | None:
         """POST the batch; report rejected items; (url, accepted indices, Retry-After) or None."""
+        if self.on_posting is not None:
+            self.on_posting(idx, time.time())
         try:
             started = self.client.start_simulations([(call.specs[i].expression, call.specs[i].settings) for i in idx])
         except BaseException:

@@ -55,6 +55,8 @@ def build_backend(config: Any, runtime_root: Path, *, already_simulated: int = 0
         region=settings.region,
         delay=settings.delay,
         universe=settings.universe,
+        reconcile_wait=platform.reconcile_wait,
+        reconcile_poll=min(5.0, max(0.2, platform.reconcile_wait / 20)),
     )
 
 

@@ -169,7 +169,13 @@ def build_dask_backend(
 
 
 def worker_dask_backend(
-    config: Any, runtime_root: Path, backend: str | None, scheduler: str | None, dask_local: int | None
+    config: Any,
+    runtime_root: Path,
+    backend: str | None,
+    scheduler: str | None,
+    dask_local: int | None,
+    *,
+    panel: Panel | None = None,
 ) -> DaskBackend | None:
     """`alphamine worker`'s Dask backend: from its own options when they ask for Dask (`--backend dask`,
     `--scheduler`, `--dask-local`), else from the run's config when the run is a Dask run, else None
@@ -181,8 +187,8 @@ def worker_dask_backend(
             cfg = getattr(config, "dask", None) if getattr(config, "backend", "") == "dask" else None
             opts = {"scheduler": getattr(cfg, "scheduler", None), "local_workers": getattr(cfg, "local_workers", None)}
         return build_dask_backend(
-            config, runtime_root, scheduler=opts["scheduler"], local_workers=opts["local_workers"]
+            config, runtime_root, scheduler=opts["scheduler"], local_workers=opts["local_workers"], panel=panel
         )
     if getattr(config, "backend", "local") == "dask":
-        return build_dask_backend(config, runtime_root)
+        return build_dask_backend(config, runtime_root, panel=panel)
     return None

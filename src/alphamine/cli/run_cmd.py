@@ -138,6 +138,10 @@ def run(
         int | None, typer.Option("--max-sim-alphas", help="The run's simulation budget, split per iteration across "
                      "explore / exploit / repair (artifacts/quota_report.json); on the platform also a hard cap.")
     ] = None,
+    reconcile_wait: Annotated[
+        float, typer.Option(help="Brain, on resume: seconds to look for the alphas of POSTs a killed process "
+                            "never recorded before posting them again.")
+    ] = 600.0,
     gate: Annotated[
         str, typer.Option("--gate", help="trial-aware (platform checks + DSR, validation, stability, "
                           "freshness, family cap) or classic (the platform's checks only).")
@@ -205,7 +209,8 @@ def run(
             **(dask_backend_options(backend, scheduler, dask_local, batch_size, max_sim_alphas,
                                     platform_options=(brain_url, dataset, concurrency))
                if wants_dask(backend, scheduler, dask_local) else
-               _backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region)),
+               _backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region,
+                                reconcile_wait)),
         )
     except (PresetError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
@@ -251,6 +256,7 @@ def _backend_options(
     concurrency: int | None,
     max_sim_alphas: int | None,
     region: str,
+    reconcile_wait: float = 600.0,
 ) -> dict[str, Any]:
     """RunConfig fields of the backend options. On the platform a committed SIMULATE batch is one full
     lease (concurrency x alphas per multi-simulation); locally `--batch-size` is the committed batch."""
@@ -271,6 +277,7 @@ def _backend_options(
         concurrency=concurrency or default_concurrency,
         batch_size=batch_size or default_batch,
         max_sim_alphas=max_sim_alphas,
+        reconcile_wait=reconcile_wait,
     )
     return {"backend": "brain", "platform": platform, "batch_size": platform.concurrency * platform.batch_size,
             "max_sim_alphas": max_sim_alphas}

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from alphamine.cli.console import make_console
+from alphamine.cli.dask_options import DaskLocalOpt, SchedulerOpt, wants_dask
 from alphamine.cli.data_cmd import fail
 from alphamine.cli.run_cmd import DEFAULT_ROOT, DbOpt, RootOpt, open_records
 
@@ -26,9 +27,10 @@ MaxVariantsOpt = Annotated[int, typer.Option("--optimize-max-variants", "--max-v
                                              help="Children queued per tagged parent.")]  # fmt: skip
 
 
-def _platform_backend(store: Any, run_id: str, runtime_root: Path) -> Any:
+def _platform_backend(store: Any, run_id: str, runtime_root: Path, wants_cluster: bool = False) -> Any:
     """A platform run's backend, with the simulations the run already spent charged to its budget;
-    None for a local run (`worker_context` builds that one over the panel it loads)."""
+    None for a local or Dask run (`_engine` builds that one over the panel `worker_context` loads).
+    `wants_cluster`: the worker's options ask for Dask, which a platform run cannot use."""
     from alphamine.cli.backend_factory import build_backend, platform_simulations_of
     from alphamine.pipeline.config import RunConfig
 
@@ -39,9 +41,32 @@ def _platform_backend(store: Any, run_id: str, runtime_root: Path) -> Any:
         config = RunConfig.model_validate(row.config)
     except ValueError as e:
         raise fail(f"run {run_id}: its stored config cannot be read ({str(e).splitlines()[0]})") from None
-    if config.backend == "local":
+    if config.backend != "brain":
         return None
+    if wants_cluster:
+        raise fail(f"run {run_id} simulates on the platform: --backend dask, --scheduler and --dask-local "
+                   "apply to local and Dask runs")  # fmt: skip
     return build_backend(config, runtime_root, already_simulated=platform_simulations_of(store, run_id))
+
+
+def _engine(rc: Any, runtime_root: Path, backend: str | None, scheduler: str | None, dask_local: int | None,
+            workers: int | None) -> Any:  # fmt: skip
+    """A local or Dask run's backend for this worker: a Dask cluster when the worker's options ask for one
+    (or the run is a Dask run and `--backend local` does not say otherwise), else a `LocalBackend` with
+    `--workers` (default: the run's). Results are the local engine's either way."""
+    from alphamine.cli.dask_options import worker_dask_backend
+
+    if (backend or "").strip().lower() not in ("", "local", "dask"):
+        raise fail(f"--backend must be local or dask for a worker (a platform run keeps its own), got {backend!r}")
+    if (backend or "").strip().lower() != "local":
+        cluster = worker_dask_backend(rc.config, runtime_root, backend, scheduler, dask_local, panel=rc.panel)
+        if cluster is not None:
+            return cluster
+    elif scheduler is not None or dask_local is not None:
+        raise fail("--scheduler and --dask-local need --backend dask")
+    from alphamine.backends.local import LocalBackend
+
+    return LocalBackend(rc.panel, workers=workers or rc.config.workers)
 
 
 def worker_context(store: Any, run_id: str, runtime_root: Path, backend: Any, console: Any, quiet: bool) -> Any:
@@ -104,6 +129,11 @@ def worker(
         min=1, help="Candidates claimed per batch (default: the run's; capped by free platform leases)."
     )] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Local simulation processes (default: the run's).")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="local or dask: where this worker simulates a local or Dask run (default: the run's backend)."
+    )] = None,
+    scheduler: SchedulerOpt = None,
+    dask_local: DaskLocalOpt = None,
     claim_ttl: Annotated[float, typer.Option(
         min=1.0, help="Seconds a dead worker's claims stay held before others take them over."
     )] = 120.0,
@@ -124,13 +154,11 @@ def worker(
     retain_freed_memory()
     console = make_console(stderr=as_json)
     with open_records(runtime_root, db) as store:
-        backend = _platform_backend(store, run_id, runtime_root)
+        engine = _platform_backend(store, run_id, runtime_root, wants_dask(backend, scheduler, dask_local))
         try:
-            rc = worker_context(store, run_id, runtime_root, backend, console, quiet)
-            if backend is None:  # local: the run's worker count unless --workers says otherwise
-                from alphamine.backends.local import LocalBackend
-
-                backend = rc.backend = LocalBackend(rc.panel, workers=workers or rc.config.workers)
+            rc = worker_context(store, run_id, runtime_root, engine, console, quiet)
+            if engine is None:
+                engine = rc.backend = _engine(rc, runtime_root, backend, scheduler, dask_local, workers)
             log = batch_log.open("a", encoding="utf-8") if batch_log is not None else None
 
             def on_batch(report: WorkerReport, claimed: int, seconds: float) -> None:
@@ -155,8 +183,8 @@ def worker(
                 if log is not None:
                     log.close()
         finally:
-            if backend is not None:
-                backend.close()
+            if engine is not None:
+                engine.close()
     if as_json:
         typer.echo(json.dumps(asdict(report)))
         return

@@ -36,6 +36,7 @@ class PlatformConfig(BaseModel):
     concurrency: int = Field(8, ge=1, le=64)
     batch_size: int = Field(10, ge=1, le=10)  # alphas per multi-simulation
     max_sim_alphas: int | None = Field(None, ge=1)
+    reconcile_wait: float = Field(600.0, ge=0.0)  # resume: seconds to look for a killed process's unrecorded POSTs
 
 
 class GateConfig(BaseModel):

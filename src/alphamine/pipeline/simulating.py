@@ -3,8 +3,10 @@
 Why its own module: the commit protocol is the crash-safety contract of the most expensive stage. A
 batch's results and statuses commit together (a crash loses at most the batch in flight); a result
 already stored for (expression, settings, data, backend) is reused, never recomputed; a platform
-backend's simulation URLs are committed the moment the platform accepts them, so a resumed run
-re-attaches to in-flight simulations instead of posting (and paying for) them again.
+backend's POSTs are committed before they are sent and their simulation URLs the moment the platform
+accepts them, so a resumed run re-attaches to in-flight simulations instead of posting (and paying
+for) them again, and looks for the alphas of POSTs whose answer it never recorded before posting them
+again (`brain/reconcile.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,14 @@ from alphamine.pipeline.progress import SimulationProgress
 from alphamine.sim.batch import SimFailure, SimSpec
 from alphamine.store import CandidateRow
 from alphamine.store.status import CandidateStatus as CS
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A killed run's platform simulations: recorded URLs, and POSTs begun without one (time)."""
+
+    urls: dict[int, str]
+    posting: dict[int, float]
 
 
 def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[CandidateRow]) -> dict[str, int]:
@@ -83,16 +94,20 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
     return counts
 
 
-def _in_flight_simulations(rc: RunContext, stage: str) -> dict[int, str]:
-    """{candidate id: platform simulation URL} recorded by batches of this stage that never finished (a
-    crash or kill during platform simulations); those tasks are closed as `resumed`."""
-    out: dict[int, str] = {}
+def _in_flight_simulations(rc: RunContext, stage: str) -> InFlight:
+    """What batches of this stage that never finished (a crash or kill during platform simulations)
+    left on the platform: {candidate id: simulation URL} recorded, and {candidate id: time} of POSTs
+    begun without a recorded URL (maybe accepted); those tasks are closed as `resumed`."""
+    found = InFlight({}, {})
     for task in rc.store.tasks(rc.run_id):
         if task.stage == stage and task.kind == "simulate_batch" and task.status == "running":
-            submitted = task.payload.get("submitted") or {}
-            out.update({int(cid): str(url) for cid, url in submitted.items()})
-            rc.store.finish_task(task.id, "resumed", result={"reattached": len(submitted)})
-    return out
+            submitted = {int(cid): str(url) for cid, url in (task.payload.get("submitted") or {}).items()}
+            posting = {int(cid): float(t) for cid, t in (task.payload.get("posting") or {}).items()}
+            unsure = {cid: t for cid, t in posting.items() if cid not in submitted}
+            found.urls.update(submitted)
+            found.posting.update(unsure)
+            rc.store.finish_task(task.id, "resumed", result={"reattached": len(submitted), "unsure": len(unsure)})
+    return found
 
 
 def _simulate_batch(
@@ -103,33 +118,42 @@ def _simulate_batch(
     task: int,
     batch: Sequence[CandidateRow],
     specs: list[SimSpec],
-    in_flight: dict[int, str],
+    in_flight: InFlight,
     progress: SimulationProgress,
 ) -> list[Any]:
-    """One batch on the backend. A platform backend reports each simulation's URL as soon as the
-    platform accepts it: the URLs are committed to the task at once (from the backend's threads, hence
-    the lock), and simulations recorded by a killed process are re-attached, never posted again."""
+    """One batch on the backend. A platform backend reports each POST before it is sent and each
+    simulation's URL as soon as the platform accepts it: both are committed to the task at once (from
+    the backend's threads, hence the lock). Simulations recorded by a killed process are re-attached,
+    never posted again; those it was posting are first looked for among the account's alphas."""
     if not hasattr(backend, "on_submitted"):
         return list(backend.simulate_many(specs, progress=progress.tick))
     lock = threading.Lock()
-    payload: dict[str, Any] = {"candidates": [r.id for r in batch], "submitted": {}}
-    attached = {i: in_flight[r.id] for i, r in enumerate(batch) if r.id in in_flight}
+    payload: dict[str, Any] = {"candidates": [r.id for r in batch], "submitted": {}, "posting": {}}
+    attached = {i: in_flight.urls[r.id] for i, r in enumerate(batch) if r.id in in_flight.urls}
+    unsure = {i: in_flight.posting[r.id] for i, r in enumerate(batch) if r.id in in_flight.posting}
     for i, url in attached.items():
         payload["submitted"][str(batch[i].id)] = url
-    if attached:
+    for i, when in unsure.items():
+        payload["posting"][str(batch[i].id)] = when
+    if attached or unsure:
         rc.store.set_task_payload(task, payload)
+
+    def posting(indices: Sequence[int], when: float) -> None:
+        with lock:
+            payload["posting"].update({str(batch[i].id): when for i in indices})
+            rc.store.set_task_payload(task, payload)
 
     def submitted(index: int, url: str) -> None:
         with lock:
             payload["submitted"][str(batch[index].id)] = url
             rc.store.set_task_payload(task, payload)
 
-    backend.on_submitted = submitted
+    backend.on_submitted, backend.on_posting = submitted, posting
     with platform_calls_logged(rc.logs_dir / f"iter{iteration:02d}_{stage.lower()}.log"):
         try:
-            return list(backend.simulate_many(specs, progress=progress.tick, attached=attached))
+            return list(backend.simulate_many(specs, progress=progress.tick, attached=attached, unsure=unsure))
         finally:
-            backend.on_submitted = None
+            backend.on_submitted = backend.on_posting = None
 
 
 @contextmanager
