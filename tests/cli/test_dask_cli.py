@@ -40,8 +40,9 @@ def test_bad_dask_options_are_one_line(args, msg, tmp_path) -> None:
 
 
 def _results_by_expression(db) -> dict[str, object]:
-    from alphamine.store import Store
     from tests.pipeline.test_worker import RUN
+
+    from alphamine.store import Store
 
     with Store.open(db) as store:
         rows = store.candidates(run_id=RUN)

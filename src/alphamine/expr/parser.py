@@ -205,8 +205,11 @@ def parse(source: str) -> Program:
 
 
 def clear_parse_cache() -> None:
-    """Forget memoized parses (the benchmark measures passes that parse from scratch)."""
+    """Forget memoized parses and canonical texts (the benchmark measures passes that parse from scratch)."""
+    from alphamine.expr.printer import clear_canonical_cache
+
     _parse_cached.cache_clear()
+    clear_canonical_cache()
 
 
 @lru_cache(maxsize=16384)

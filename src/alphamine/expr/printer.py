@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from alphamine.expr.ast import (
@@ -256,22 +257,56 @@ def canonical(node: Node | str, operators: Mapping[str, Operator] | None = None)
     """Canonical text: `to_source(normalize(tree))`. A string is parsed first (ParseError if invalid).
 
     Programs keep their statements (`a = ...; rank(a)`); use `structural_hash` for a key that is
-    independent of how the program is split into variables.
+    independent of how the program is split into variables. Text with the default operators is
+    memoized (generators, dedup and the store canonicalize the same strings several times).
     """
     if isinstance(node, str):
+        if operators is None:
+            return _canonical_text(node)
         from alphamine.expr.parser import parse
 
         node = parse(node)
+    return _canonical_node(node, operators)
+
+
+def clear_canonical_cache() -> None:
+    """Forget memoized canonical texts and hashes (`parser.clear_parse_cache` calls this)."""
+    _canonical_text.cache_clear()
+    _structural_hash_text.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def _canonical_text(text: str) -> str:
+    from alphamine.expr.parser import parse
+
+    return _canonical_node(parse(text), None)
+
+
+def _canonical_node(node: Node, operators: Mapping[str, Operator] | None) -> str:
     if isinstance(node, Program) and not node.assignments:
         node = node.result
     return to_source(normalize(node, operators))
 
 
 def structural_hash(node: Node | str, operators: Mapping[str, Operator] | None = None) -> str:
-    """32 hex chars: blake2b-16 of the canonical text of the inlined program."""
+    """32 hex chars: blake2b-16 of the canonical text of the inlined program (text with the default
+    operators memoized)."""
     if isinstance(node, str):
+        if operators is None:
+            return _structural_hash_text(node)
         from alphamine.expr.parser import parse
 
         node = parse(node)
+    return _hash_node(node, operators)
+
+
+@lru_cache(maxsize=16384)
+def _structural_hash_text(text: str) -> str:
+    from alphamine.expr.parser import parse
+
+    return _hash_node(parse(text), None)
+
+
+def _hash_node(node: Node, operators: Mapping[str, Operator] | None) -> str:
     text = canonical(inline(node), operators)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()

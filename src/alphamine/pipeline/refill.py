@@ -45,8 +45,11 @@ class RefillAhead:
 
     Why: the simulation runs in the worker pool's processes and this process mostly waits for it, so
     generating the next iteration meanwhile hides most of its cost (a drain with refill otherwise
-    stops the pool once per iteration). Started when what is left queued is under four batches; the
-    worker joins it before refilling on its own, so refills never overlap and count once."""
+    stops the pool once per iteration). Started as soon as what is left queued is less than one
+    refill (`candidates_per_iteration`, at least four batches): a refill takes several batches' time
+    on busy cores, so starting late makes the pool wait. Not started when what is queued already
+    covers what the worker still takes (`remaining`, None: no limit). The worker joins it before
+    refilling on its own, so refills never overlap and count once."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
@@ -58,11 +61,15 @@ class RefillAhead:
     def started(self) -> int:
         return 1 if self._thread is not None else 0
 
-    def maybe_start(self, rc: RunContext, size: int, more_wanted: bool) -> None:
-        if self._thread is not None or not more_wanted:
+    def maybe_start(self, rc: RunContext, report: WorkerReport, size: int, remaining: int | None) -> None:
+        if self._thread is not None and not self._thread.is_alive():
+            self.join(report)  # finished: count it, and the next one may start
+        if self._thread is not None or (remaining is not None and remaining <= 0):
             return
-        queued, _ = rc.store.queue_depth(rc.run_id)
-        if queued >= 4 * size:
+        queued, held = rc.store.queue_depth(rc.run_id)
+        free = queued - held  # not claimed yet (the batch about to simulate is)
+        enough = max(4 * size, rc.config.candidates_per_iteration)
+        if free >= enough or (remaining is not None and free >= remaining):
             return
 
         def work() -> None:

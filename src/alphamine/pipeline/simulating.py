@@ -38,15 +38,15 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
     """Simulate queued candidates in batches; each batch commits its results and statuses together, so
     a crash loses at most the batch in flight and nothing is ever simulated twice."""
     counts = {"simulated": 0, "reused": 0, "failed": 0}
-    todo: list[CandidateRow] = []
     with rc.store.transaction() as conn:
-        for row in rows:
-            stored = rc.store.get_result(row.expr_hash, row.settings_key, rc.fingerprint, backend=rc.backend_name)
-            if stored is not None:
-                rc.store.set_candidate_status([row.id], CS.SIMULATED, reason="result reused from the store", conn=conn)
-                counts["reused"] += 1
-            else:
-                todo.append(row)
+        stored = rc.store.stored_result_keys(
+            [(r.expr_hash, r.settings_key) for r in rows], rc.fingerprint, backend=rc.backend_name, conn=conn
+        )
+        reused = [r.id for r in rows if (r.expr_hash, r.settings_key) in stored]
+        todo = [r for r in rows if (r.expr_hash, r.settings_key) not in stored]
+        if reused:
+            rc.store.set_candidate_status(reused, CS.SIMULATED, reason="result reused from the store", conn=conn)
+            counts["reused"] += len(reused)
     if not todo:
         return counts
     backend = rc.simulator()
@@ -67,6 +67,7 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
             specs = [SimSpec(r.expression, r.settings) for r in batch]
             results = _simulate_batch(rc, iteration, stage, backend, task, batch, specs, in_flight, progress)
             with rc.store.transaction() as conn:
+                simulated: list[int] = []
                 for row, res in zip(batch, results, strict=True):
                     if isinstance(res, SimFailure):
                         rc.store.set_candidate_status([row.id], CS.FAILED, reason=res.error, conn=conn)
@@ -76,9 +77,7 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
                         if not res.data_fingerprint:  # a platform result: key it by the run's data
                             res.data_fingerprint = rc.fingerprint
                         rc.store.put_result(res, expr_hash=row.expr_hash, backend=backend.name, conn=conn)
-                        rc.store.set_candidate_status(
-                            [row.id], CS.SIMULATED, reason=f"simulated on the {backend.name} backend", conn=conn
-                        )
+                        simulated.append(row.id)
                         counts["simulated"] += 1
                         m = res.metrics["is"]
                         rc.log(
@@ -87,6 +86,10 @@ def simulate_rows(rc: RunContext, iteration: int, stage: str, rows: Sequence[Can
                             f"#{row.id} sharpe {m['sharpe']:.2f} fitness {m['fitness']:.2f} "
                             f"turnover {m['turnover']:.3f} {row.expression}",
                         )
+                if simulated:
+                    rc.store.set_candidate_status(
+                        simulated, CS.SIMULATED, reason=f"simulated on the {backend.name} backend", conn=conn
+                    )
                 rc.store.finish_task(
                     task, "done", result={"ok": sum(not isinstance(r, SimFailure) for r in results)}, conn=conn
                 )

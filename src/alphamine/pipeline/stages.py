@@ -27,7 +27,7 @@ from alphamine.pipeline.quota import admit
 from alphamine.pipeline.simulating import simulate_rows
 from alphamine.pipeline.trial_gate import family_cap, search_range
 from alphamine.pipeline.validation import search_checks, search_metrics
-from alphamine.store import CandidateRow, ResultRow
+from alphamine.store import CandidateRow, DuplicateCandidateError, ResultRow
 from alphamine.store.status import UNSIMULATED_STATUSES
 from alphamine.store.status import CandidateStatus as CS
 
@@ -95,9 +95,10 @@ def memory_weigher(rc: RunContext) -> Any:
 
 def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], conn: Any = None) -> list[int]:
     """Insert candidates that this run does not have yet (same canonical expression and settings),
-    including ones earlier in `cands` (not yet committed, so the store cannot see them)."""
-    ids = []
-    seen: set[tuple[str, str]] = set()
+    including ones earlier in `cands` (not yet committed, so the store cannot see them). The run's
+    existing keys are read in one query; a concurrent writer's insert since then is still caught by
+    the store (`DuplicateCandidateError`) and skipped."""
+    keyed = []
     for cand in cands:
         try:
             text = canonical(cand.expression)
@@ -105,17 +106,21 @@ def add_candidates(rc: RunContext, iteration: int, cands: Sequence[Candidate], c
         except Exception:  # a generator bug must not stop the run: INSPECT would reject it anyway
             text, program = cand.expression, None
         h = structural_hash(text) if program is not None else f"unparsed:{text}"
-        key = (h, cand.settings.key())
-        if key in seen or rc.store.find_candidate(h, key[1], run_id=rc.run_id, conn=conn) is not None:
+        keyed.append((cand, text, program, (h, cand.settings.key())))
+    seen = rc.store.existing_keys(rc.run_id, [key[0] for *_, key in keyed], conn=conn)
+    ids = []
+    for cand, text, program, key in keyed:
+        if key in seen:
             continue
         seen.add(key)
         fields = sorted(fields_used(program, rc.catalogue)) if program is not None else []
         ops = sorted(operators_used(program)) if program is not None else []
-        ids.append(
-            rc.store.add_candidate(
-                rc.run_id, iteration, cand, canonical=text, expr_hash=h, fields=fields, operators=ops, conn=conn
-            )
-        )
+        try:
+            ids.append(rc.store.add_candidate(
+                rc.run_id, iteration, cand, canonical=text, expr_hash=key[0], fields=fields, operators=ops, conn=conn
+            ))  # fmt: skip
+        except DuplicateCandidateError:
+            continue
     return ids
 
 
@@ -178,8 +183,10 @@ def with_llm_share(shares: dict[str, float], rc: RunContext) -> dict[str, float]
 # ---------------------------------------------------------------------------------------------- INSPECT
 def inspect_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dict[str, int]:
     """Lint, settings validation and cross-run dedup of `generated` candidates -> queued / invalid /
-    duplicate."""
+    duplicate (the earliest candidate of each key read in one query, the clean ones queued at once)."""
     counts = {"queued": 0, "invalid": 0, "duplicate": 0}
+    earliest = rc.store.earliest_candidates([(r.expr_hash, r.settings_key) for r in rows], conn=conn)
+    clean: list[int] = []
     for row in rows:
         diags = check(row.expression, rc.catalogue, n_days=rc.history_days)
         errors = [d for d in diags if d.severity == "error"]
@@ -195,15 +202,17 @@ def inspect_rows(rc: RunContext, rows: Sequence[CandidateRow], conn: Any) -> dic
             )
             counts["invalid"] += 1
             continue
-        earlier = rc.store.find_candidate(row.expr_hash, row.settings_key)
-        if earlier is not None and earlier.id != row.id and earlier.run_id != rc.run_id:
+        earlier_id, earlier_run = earliest.get((row.expr_hash, row.settings_key), (row.id, rc.run_id))
+        if earlier_id != row.id and earlier_run != rc.run_id:
             rc.store.set_candidate_status(
-                [row.id], CS.DUPLICATE, reason=f"same as #{earlier.id} of run {earlier.run_id}", conn=conn
+                [row.id], CS.DUPLICATE, reason=f"same as #{earlier_id} of run {earlier_run}", conn=conn
             )
             counts["duplicate"] += 1
             continue
-        rc.store.set_candidate_status([row.id], CS.QUEUED, reason="lint clean", conn=conn)
-        counts["queued"] += 1
+        clean.append(row.id)
+    if clean:
+        rc.store.set_candidate_status(clean, CS.QUEUED, reason="lint clean", conn=conn)
+        counts["queued"] += len(clean)
     return counts
 
 

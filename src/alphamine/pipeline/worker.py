@@ -182,7 +182,7 @@ def run_worker(
                 report.stopped = "empty"
                 break
             if refill_on_empty and mode == "drain" and report.refills + ahead.started < max_empty_refills:
-                ahead.maybe_start(rc, size, max_total is None or report.taken + len(rows) < max_total)
+                ahead.maybe_start(rc, report, size, None if max_total is None else max_total - report.taken - len(rows))
             _process(rc, report, rows, claim_ttl, on_batch)
             window.extend(r.id for r in rows)
             if optimize_every and len(window) >= optimize_every:

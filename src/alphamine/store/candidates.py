@@ -9,7 +9,7 @@ run) plus `root_id`/`depth` computed at insert, so a variant tree is walked with
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -111,6 +111,35 @@ class CandidatesMixin(StoreBase):
         with self._read(conn) as c:
             m = c.execute(q.order_by(C.id).limit(1)).mappings().first()
         return None if m is None else candidate_row(m)
+
+    def existing_keys(
+        self, run_id: str, expr_hashes: Iterable[str], *, conn: Connection | None = None
+    ) -> set[tuple[str, str]]:
+        """The (expr_hash, settings key) pairs `run_id` already has among `expr_hashes` (one query per
+        500 hashes: a refill checks hundreds of proposals at once)."""
+        wanted = sorted(set(expr_hashes))
+        found: set[tuple[str, str]] = set()
+        with self._read(conn) as c:
+            for part in chunks(wanted):
+                q = select(C.expr_hash, C.settings_key).where((C.run_id == run_id) & C.expr_hash.in_(part))
+                found.update((str(h), str(k)) for h, k in c.execute(q))
+        return found
+
+    def earliest_candidates(
+        self, keys: Iterable[tuple[str, str]], *, conn: Connection | None = None
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """{(expr_hash, settings key): (id, run_id) of its earliest candidate in any run} for the keys any
+        run has: `find_candidate` for many keys in one query per 500 hashes."""
+        wanted = set(keys)
+        out: dict[tuple[str, str], tuple[int, str]] = {}
+        with self._read(conn) as c:
+            for part in chunks(sorted({h for h, _ in wanted})):
+                q = select(C.id, C.run_id, C.expr_hash, C.settings_key).where(C.expr_hash.in_(part)).order_by(C.id)
+                for cid, run_id, h, k in c.execute(q):
+                    key = (str(h), str(k))
+                    if key in wanted and key not in out:
+                        out[key] = (int(cid), str(run_id))
+        return out
 
     def get_candidate(self, candidate_id: int, *, conn: Connection | None = None) -> CandidateRow:
         with self._read(conn) as c:

@@ -113,5 +113,21 @@ def jsonable(value: Any) -> Any:
 
 
 def clean(value: Any) -> Any:
-    """`redact(jsonable(value))`: what every JSON column write goes through."""
+    """`redact(jsonable(value))`: what every JSON column write goes through. One walk over the plain
+    containers and scalars of a stored result (the common case); anything else takes the two passes."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str:
+        return mask_url_passwords(value)
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            key, cleaned = str(k), clean(v)
+            out[key] = REDACTED if cleaned is not None and is_secret_key(key) else cleaned
+        return out
+    if kind is list or kind is tuple:
+        return [clean(v) for v in value]
     return redact(jsonable(value))

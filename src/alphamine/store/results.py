@@ -8,7 +8,7 @@ Results belong to no run; a candidate finds its result through its run's data fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -56,6 +56,26 @@ class ResultsMixin(StoreBase):
             m = c.execute(select(SIM_RESULTS).where(_key(expr_hash, settings_key, data_fingerprint, backend)))
             row = m.mappings().first()
         return None if row is None else result_row(row)
+
+    def stored_result_keys(
+        self,
+        keys: Iterable[tuple[str, str]],
+        data_fingerprint: str,
+        *,
+        backend: str = "local",
+        conn: Connection | None = None,
+    ) -> set[tuple[str, str]]:
+        """The (expr_hash, settings key) pairs among `keys` with a stored result on this data and backend:
+        `has_result` for a whole batch in one query per 500 hashes."""
+        wanted = set(keys)
+        found: set[tuple[str, str]] = set()
+        with self._read(conn) as c:
+            for part in chunks(sorted({h for h, _ in wanted})):
+                q = select(R.expr_hash, R.settings_key).where(
+                    R.expr_hash.in_(part) & (R.data_fingerprint == data_fingerprint) & (R.backend == backend)
+                )
+                found.update(k for h, s in c.execute(q) if (k := (str(h), str(s))) in wanted)
+        return found
 
     def has_result(
         self,
@@ -110,10 +130,7 @@ class ResultsMixin(StoreBase):
             "pnl": pack_array(result.daily_pnl.astype(float, copy=False)),
             "created_at": utcnow(),
         }
-        with self._write(conn) as c:
-            existing = c.execute(select(R.id).where(key)).scalar()
-            if existing is not None:
-                return int(existing)
+        with self._write(conn) as c:  # no look first: a new key is the common case, the index catches the rest
             try:
                 with savepoint(c):
                     return int(c.execute(insert(SIM_RESULTS).values(**values)).inserted_primary_key[0])  # type: ignore[index]
