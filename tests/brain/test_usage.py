@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from alphamine.brain.leases import LeaseFile
-from alphamine.brain.usage import FILENAME, SimulationBudget, UsageLedger
+from alphamine.brain.usage import FILENAME, SharedSimulationBudget, SimulationBudget, UsageLedger, budget_path
 from alphamine.cli.platform_cmd import usage
 from tests.brain.test_client_support import run_python
 
@@ -91,6 +91,40 @@ def test_the_budget_never_overshoots(tmp_path: Path) -> None:
     assert unlimited.take(10**6) == 10**6 and unlimited.remaining is None and not unlimited.exhausted
     with pytest.raises(ValueError):
         SimulationBudget(-1)
+
+
+TAKER = """
+import sys
+from alphamine.brain.usage import SharedSimulationBudget
+budget = SharedSimulationBudget(sys.argv[1], "run one", 50)
+print(sum(budget.take(3) for _ in range(30)))
+"""
+
+
+def test_a_shared_budget_is_one_budget_for_every_process_of_a_run(tmp_path: Path) -> None:
+    """Three worker processes of one run take from one budget of 50: exactly 50 granted in all."""
+    children = [run_python(TAKER, str(tmp_path)) for _ in range(3)]
+    granted = []
+    for child in children:
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        granted.append(int(out.strip()))
+    assert sum(granted) == 50
+    here = SharedSimulationBudget(tmp_path, "run one", 50)
+    assert here.used == 50 and here.exhausted and here.take(1) == 0
+    here.refund(4)  # a rejected POST gives back to every process
+    assert SharedSimulationBudget(tmp_path, "run one", 50).remaining == 4
+    other = SharedSimulationBudget(tmp_path, "run two", 50)  # another run: its own budget
+    assert other.used == 0 and other.take(60) == 50
+
+
+def test_a_shared_budget_counts_what_the_store_says_was_spent(tmp_path: Path) -> None:
+    resumed = SharedSimulationBudget(tmp_path, "r/1", 20, spent=12)  # a resume: 12 URLs in the store
+    assert resumed.used == 12 and resumed.take(100) == 8
+    again = SharedSimulationBudget(tmp_path, "r/1", 20, spent=5)  # never below what was counted
+    assert again.used == 20 and again.take(1) == 0
+    assert budget_path(tmp_path, "r/1") != budget_path(tmp_path, "r_1")  # ids never share a file
+    assert budget_path(tmp_path, "r/1").parent == tmp_path / "run_budgets"
 
 
 def _app() -> typer.Typer:

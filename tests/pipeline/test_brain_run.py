@@ -99,3 +99,10 @@ def test_max_sim_alphas_counts_what_a_resumed_run_already_spent(tmp_path, monkey
         assert backend.budget.remaining == 2
     finally:
         backend.close()
+    first, second = (build_backend(config, tmp_path, already_simulated=3, run_id="r") for _ in range(2))
+    try:  # a run's processes (its controller, its workers) share one budget
+        assert first.budget.take(1) == 1 and second.budget.remaining == 1
+        assert second.budget.take(5) == 1 and first.budget.exhausted
+    finally:
+        first.close()
+        second.close()

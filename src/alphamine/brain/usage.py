@@ -13,12 +13,19 @@ Contract:
   `keep_days` are dropped when recording.
 - `SimulationBudget(max_alphas)`: a thread-safe counter; `take(n)` grants up to n of what is left
   (0 when spent; everything when `max_alphas` is None), `refund(n)` gives back what was not used.
+- `SharedSimulationBudget(root, run_id, max_alphas, spent=)`: the same, counted in
+  `<root>/run_budgets/<run id>.json` under a flock, so a run's controller and every `alphamine worker`
+  on it draw from one budget. The file keeps the larger of its count and `spent` (what the store says
+  the run spent): grants a killed process took and never used stay spent, so the cap is never
+  overshot (at worst a crash leaves a few simulations of the budget unused).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import re
 import socket
 import threading
 from pathlib import Path
@@ -26,6 +33,7 @@ from pathlib import Path
 from alphamine.brain.leases import locked_json
 
 FILENAME = "daily_simulation_usage.json"
+BUDGETS_DIR = "run_budgets"
 KEEP_DAYS = 400
 
 
@@ -100,11 +108,11 @@ class SimulationBudget:
 
     @property
     def remaining(self) -> int | None:
-        return None if self.max_alphas is None else max(0, self.max_alphas - self._used)
+        return None if self.max_alphas is None else max(0, self.max_alphas - self.used)
 
     @property
     def exhausted(self) -> bool:
-        return self.max_alphas is not None and self._used >= self.max_alphas
+        return self.max_alphas is not None and self.used >= self.max_alphas
 
     def take(self, n: int) -> int:
         """Grant up to `n` simulations of what is left."""
@@ -116,3 +124,40 @@ class SimulationBudget:
     def refund(self, n: int) -> None:
         with self._lock:
             self._used = max(0, self._used - n)
+
+
+def budget_path(root: str | Path, run_id: str) -> Path:
+    """`<root>/run_budgets/<run id>.json` (unsafe characters replaced, a short hash keeps ids apart)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", run_id)[:80]
+    return Path(root) / BUDGETS_DIR / f"{safe}-{hashlib.blake2b(run_id.encode(), digest_size=4).hexdigest()}.json"
+
+
+class SharedSimulationBudget(SimulationBudget):
+    """A run's budget shared by every process of a runtime root (module doc)."""
+
+    def __init__(
+        self, root: str | Path, run_id: str, max_alphas: int | None, *, spent: int = 0
+    ) -> None:
+        super().__init__(max_alphas)
+        self.path = budget_path(root, run_id)
+        with locked_json(self.path, {"used": 0}) as doc:
+            doc["used"] = max(int(doc.get("used", 0)), int(spent))
+
+    def __repr__(self) -> str:
+        return f"SharedSimulationBudget({str(self.path)!r}, max_alphas={self.max_alphas})"
+
+    @property
+    def used(self) -> int:
+        with locked_json(self.path, {"used": 0}) as doc:
+            return int(doc.get("used", 0))
+
+    def take(self, n: int) -> int:
+        with self._lock, locked_json(self.path, {"used": 0}) as doc:
+            used = int(doc.get("used", 0))
+            granted = n if self.max_alphas is None else max(0, min(n, self.max_alphas - used))
+            doc["used"] = used + granted
+            return granted
+
+    def refund(self, n: int) -> None:
+        with self._lock, locked_json(self.path, {"used": 0}) as doc:
+            doc["used"] = max(0, int(doc.get("used", 0)) - n)

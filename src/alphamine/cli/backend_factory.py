@@ -12,11 +12,15 @@ BRAIN_CACHE_DIR = "brain_cache"
 """Per-day cache of the platform's listings (data fields, operators, options) inside the runtime root."""
 
 
-def build_backend(config: Any, runtime_root: Path, *, already_simulated: int = 0) -> Any:
+def build_backend(
+    config: Any, runtime_root: Path, *, already_simulated: int = 0, run_id: str | None = None
+) -> Any:
     """The backend a run's config names: None for `local` (the pipeline uses a `LocalBackend` over the
     run's panel with `config.workers`), a `BrainBackend` for `brain`. One red line on bad credentials
     or options; the password is read at run time and never stored. `already_simulated`: platform
-    simulations the run spent before (a resume), charged to `--max-sim-alphas` first."""
+    simulations the run spent before (a resume), charged to `--max-sim-alphas` first. With `run_id`
+    the budget is the run's shared one (`brain.usage.SharedSimulationBudget`: the controller and every
+    worker of the run draw from it)."""
     if config.backend == "local":
         return None
     if config.backend == "dask":
@@ -29,7 +33,7 @@ def build_backend(config: Any, runtime_root: Path, *, already_simulated: int = 0
     from alphamine.brain.client import BrainClient
     from alphamine.brain.credentials import CredentialsError, load_credentials, resolve_base_url
     from alphamine.brain.leases import LeaseFile
-    from alphamine.brain.usage import SimulationBudget, UsageLedger
+    from alphamine.brain.usage import SharedSimulationBudget, SimulationBudget, UsageLedger
     from alphamine.pipeline.config import PlatformConfig
     from alphamine.sim.settings import make_settings
 
@@ -42,8 +46,11 @@ def build_backend(config: Any, runtime_root: Path, *, already_simulated: int = 0
         raise fail(str(e)) from None
     runtime_root.mkdir(parents=True, exist_ok=True)
     client = BrainClient(credentials, base_url=url, cache_dir=runtime_root / BRAIN_CACHE_DIR)
-    budget = SimulationBudget(platform.max_sim_alphas) if platform.max_sim_alphas else None
-    if budget is not None and already_simulated:
+    budget: SimulationBudget | None = None
+    if platform.max_sim_alphas and run_id is not None:  # one budget for the run's every process
+        budget = SharedSimulationBudget(runtime_root, run_id, platform.max_sim_alphas, spent=already_simulated)
+    elif platform.max_sim_alphas:
+        budget = SimulationBudget(platform.max_sim_alphas)
         budget.take(already_simulated)
     return BrainBackend(
         client,

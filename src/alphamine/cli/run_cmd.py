@@ -219,8 +219,10 @@ def run(
     retain_freed_memory()  # a batch process: reuse freed pages instead of page-faulting fresh ones
     console = make_console()
     from alphamine.cli.backend_factory import build_backend
+    from alphamine.pipeline.controller import new_run_id
 
-    sim_backend = build_backend(config, runtime_root)
+    run_id = run_id or new_run_id()  # known before the backend: a platform budget is the run's
+    sim_backend = build_backend(config, runtime_root, run_id=run_id)
     try:
         outcome = start_run(
             config,
@@ -321,7 +323,7 @@ def _stored_backend(run_id: str, runtime_root: Path, db: str | None) -> Any:
         config = RunConfig.model_validate(row.config)
     except ValueError:
         return None  # resume_run reports the unreadable config
-    return build_backend(config, runtime_root, already_simulated=spent)
+    return build_backend(config, runtime_root, already_simulated=spent, run_id=run_id)
 
 
 def resume(

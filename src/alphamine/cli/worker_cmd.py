@@ -46,7 +46,7 @@ def _platform_backend(store: Any, run_id: str, runtime_root: Path, wants_cluster
     if wants_cluster:
         raise fail(f"run {run_id} simulates on the platform: --backend dask, --scheduler and --dask-local "
                    "apply to local and Dask runs")  # fmt: skip
-    return build_backend(config, runtime_root, already_simulated=platform_simulations_of(store, run_id))
+    return build_backend(config, runtime_root, already_simulated=platform_simulations_of(store, run_id), run_id=run_id)
 
 
 def _engine(rc: Any, runtime_root: Path, backend: str | None, scheduler: str | None, dask_local: int | None,
