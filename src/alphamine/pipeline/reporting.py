@@ -108,11 +108,13 @@ class _RunCache:
     pnl: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # drawn last time
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # settings key -> BRAIN spelling
     gate_seen: int = 0  # the highest gate record id read
+    gate_ids: set[int] = field(default_factory=set)  # ids read (a re-read window never counts one twice)
     gates: dict[int, list[GateRow]] = field(default_factory=dict)  # candidate id -> its records, oldest first
     decisions: dict[int, GateRecord] = field(default_factory=dict)  # candidate id -> latest, as reports show it
     other_checks: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)  # duplicate repair children
 
 
+GATE_LOOKBACK = 1000
 _CACHES: weakref.WeakKeyDictionary[Store, dict[str, _RunCache]] = weakref.WeakKeyDictionary()
 
 
@@ -135,20 +137,24 @@ def _stored(res: ResultRow) -> _Stored:
 
 def _new_gate_records(store: Store, run_id: str, cache: _RunCache) -> None:
     """Read the gate records of the run's candidates added since the last report (any run's gate may
-    judge them: a later run revokes readiness) and refresh their latest decisions."""
+    judge them: a later run revokes readiness) and refresh their latest decisions. The last
+    `GATE_LOOKBACK` ids are read again: on PostgreSQL concurrent writers commit ids out of order, so a
+    record with a lower id than one already read may appear later."""
     q = (
         select(GATE_CHECKS)
         .join(CANDIDATES, CANDIDATES.c.id == GATE_CHECKS.c.candidate_id)
-        .where(CANDIDATES.c.run_id == run_id, GATE_CHECKS.c.id > cache.gate_seen)
+        .where(CANDIDATES.c.run_id == run_id, GATE_CHECKS.c.id > max(0, cache.gate_seen - GATE_LOOKBACK))
         .order_by(GATE_CHECKS.c.id)
     )
     with store.engine.connect() as conn, conn.begin():
-        fresh = [gate_row(m) for m in conn.execute(q).mappings()]
+        fresh = [g for m in conn.execute(q).mappings() if (g := gate_row(m)).id not in cache.gate_ids]
     for g in fresh:
         cache.gates.setdefault(g.candidate_id, []).append(g)
+        cache.gate_ids.add(g.id)
         cache.gate_seen = max(cache.gate_seen, g.id)
     for cid in {g.candidate_id for g in fresh}:
         history = cache.gates[cid]
+        history.sort(key=lambda g: g.id)
         latest, judged = history[-1], next((g for g in reversed(history) if g.checks), None)
         cache.decisions[cid] = GateRecord(
             verdict=str(latest.verdict),
