@@ -12,24 +12,16 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from alphamine.brain.alpha_list import account_alphas
 from alphamine.brain.client import BrainClient
 from alphamine.sim.checks import PoolEntry
 
-PAGE = 100
 SUBMITTED = "ACTIVE"
 
 
 def submitted_alphas(client: BrainClient, *, limit: int = 2000) -> Iterator[dict[str, Any]]:
     """The account's submitted (ACTIVE) alphas, newest listing order, at most `limit`."""
-    offset = 0
-    while offset < limit:
-        path = f"/users/self/alphas?status={SUBMITTED}&limit={PAGE}&offset={offset}"
-        body = client._json(client._poll(path), "GET", path) or {}
-        results = body.get("results") or []
-        yield from results[: limit - offset]
-        offset += len(results)
-        if not body.get("next") or not results:
-            return
+    return account_alphas(client, f"status={SUBMITTED}", limit=limit)
 
 
 def brain_pool(client: BrainClient, *, limit: int = 2000) -> list[PoolEntry]:

@@ -27,28 +27,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from alphamine.brain.alpha_list import account_alphas
 from alphamine.brain.client import BrainClient
 from alphamine.brain.mapping import settings_payload
 from alphamine.sim.settings import Settings
 
 SKEW_S = 600.0
-PAGE = 100
 _DURATION = re.compile(r"^P(\d+[YMWD])+$")
 
 
 def alphas_created_since(client: BrainClient, since: float, *, limit: int = 1000) -> Iterator[dict[str, Any]]:
     """The account's alphas created at or after `since - SKEW_S` (module doc)."""
     start = dt.datetime.fromtimestamp(since - SKEW_S, tz=dt.UTC).isoformat(timespec="seconds")
-    offset = 0
-    while offset < limit:
-        path = (f"/users/self/alphas?dateCreated%3E={quote(start, safe='')}&order=-dateCreated"
-                f"&limit={PAGE}&offset={offset}")  # fmt: skip
-        body = client._json(client._poll(path), "GET", path) or {}
-        results = body.get("results") or []
-        yield from results[: limit - offset]
-        offset += len(results)
-        if not body.get("next") or not results:
-            return
+    return account_alphas(client, f"dateCreated%3E={quote(start, safe='')}&order=-dateCreated", limit=limit)
 
 
 def _code(text: Any) -> str:
