@@ -1,5 +1,7 @@
 """The CLI builds simulation backends (the one composition root): local by default, or the BRAIN
-platform (`--backend brain`) with the runtime root's shared lease file and daily usage ledger."""
+platform (`--backend brain`) with the runtime root's shared lease file and daily usage ledger.
+`backend_options` turns `run`'s backend options into the run config's fields (`dask_options.py` does
+the same for `--backend dask`)."""
 
 from __future__ import annotations
 
@@ -70,3 +72,38 @@ def build_backend(
 def platform_simulations_of(store: Any, run_id: str) -> int:
     """Platform simulations a run has started: the URLs its SIMULATE tasks committed."""
     return sum(len(t.payload.get("submitted") or {}) for t in store.tasks(run_id) if t.kind == "simulate_batch")
+
+
+def backend_options(
+    backend: str,
+    batch_size: int | None,
+    brain_url: str | None,
+    dataset: str | None,
+    concurrency: int | None,
+    max_sim_alphas: int | None,
+    region: str,
+    reconcile_wait: float = 600.0,
+) -> dict[str, Any]:
+    """RunConfig fields of the backend options. On the platform a committed SIMULATE batch is one full
+    lease (concurrency x alphas per multi-simulation); locally `--batch-size` is the committed batch."""
+    backend = backend.strip().lower()
+    if backend == "local":
+        if any(v is not None for v in (brain_url, dataset, concurrency)):
+            raise fail("--brain-url, --dataset and --concurrency need --backend brain")
+        return {"backend": "local", "batch_size": batch_size or 32, "max_sim_alphas": max_sim_alphas}
+    if backend != "brain":
+        raise fail(f"--backend must be local or brain, got {backend!r}")
+    from alphamine.brain.leases import default_limits
+    from alphamine.pipeline.config import PlatformConfig
+
+    default_concurrency, default_batch = default_limits(region)
+    platform = PlatformConfig(
+        brain_url=brain_url,
+        dataset=dataset,
+        concurrency=concurrency or default_concurrency,
+        batch_size=batch_size or default_batch,
+        max_sim_alphas=max_sim_alphas,
+        reconcile_wait=reconcile_wait,
+    )
+    return {"backend": "brain", "platform": platform, "batch_size": platform.concurrency * platform.batch_size,
+            "max_sim_alphas": max_sim_alphas}

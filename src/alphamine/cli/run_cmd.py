@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alphamine.cli.backend_factory import backend_options
 from alphamine.cli.console import expression_column, make_console, print_table
 from alphamine.cli.dask_options import DaskLocalOpt, SchedulerOpt, dask_backend_options, wants_dask
 from alphamine.cli.data_cmd import DataOpt, MetaOpt, SampleOpt, SeedOpt, SyntheticOpt, fail
@@ -209,8 +210,8 @@ def run(
             **(dask_backend_options(backend, scheduler, dask_local, batch_size, max_sim_alphas,
                                     platform_options=(brain_url, dataset, concurrency))
                if wants_dask(backend, scheduler, dask_local) else
-               _backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region,
-                                reconcile_wait)),
+               backend_options(backend, batch_size, brain_url, dataset, concurrency, max_sim_alphas, settings.region,
+                               reconcile_wait)),
         )
     except (PresetError, SettingsError, ValueError) as e:
         raise fail(str(e)) from None
@@ -248,41 +249,6 @@ def run(
     except Exception as e:  # an internal error: keep the record, say where the details are
         _crashed(console, e, runtime_root)
     _finish(console, runtime_root, db, outcome)
-
-
-def _backend_options(
-    backend: str,
-    batch_size: int | None,
-    brain_url: str | None,
-    dataset: str | None,
-    concurrency: int | None,
-    max_sim_alphas: int | None,
-    region: str,
-    reconcile_wait: float = 600.0,
-) -> dict[str, Any]:
-    """RunConfig fields of the backend options. On the platform a committed SIMULATE batch is one full
-    lease (concurrency x alphas per multi-simulation); locally `--batch-size` is the committed batch."""
-    backend = backend.strip().lower()
-    if backend == "local":
-        if any(v is not None for v in (brain_url, dataset, concurrency)):
-            raise fail("--brain-url, --dataset and --concurrency need --backend brain")
-        return {"backend": "local", "batch_size": batch_size or 32, "max_sim_alphas": max_sim_alphas}
-    if backend != "brain":
-        raise fail(f"--backend must be local or brain, got {backend!r}")
-    from alphamine.brain.leases import default_limits
-    from alphamine.pipeline.config import PlatformConfig
-
-    default_concurrency, default_batch = default_limits(region)
-    platform = PlatformConfig(
-        brain_url=brain_url,
-        dataset=dataset,
-        concurrency=concurrency or default_concurrency,
-        batch_size=batch_size or default_batch,
-        max_sim_alphas=max_sim_alphas,
-        reconcile_wait=reconcile_wait,
-    )
-    return {"backend": "brain", "platform": platform, "batch_size": platform.concurrency * platform.batch_size,
-            "max_sim_alphas": max_sim_alphas}
 
 
 def _crashed(console: Console, e: Exception, runtime_root: Path) -> None:
