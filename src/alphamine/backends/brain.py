@@ -287,7 +287,11 @@ class BrainBackend:
         todo, found = list(indices), dict[int, str]()
         deadline = time.monotonic() + self.reconcile_wait
         while True:
-            listed = list(alphas_created_since(self.client, since))
+            try:
+                listed = list(alphas_created_since(self.client, since))
+            except BrainHTTPError as e:  # a platform without the listing: nothing can be found there
+                log.warning("cannot list the account's alphas to find unrecorded simulations: %s", e)
+                break
             hits = match_alphas([(call.specs[i].expression, call.specs[i].settings) for i in todo], listed)
             found.update({todo[k]: alpha_id for k, alpha_id in hits.items()})
             todo = [i for i in todo if i not in found]
@@ -297,8 +301,8 @@ class BrainBackend:
         for i, alpha_id in found.items():
             call.finish(i, self._result(call.specs[i], SimulationOutcome("", "", "COMPLETE", alpha_id=alpha_id)))
         if todo and call.error is None:
-            log.warning("%d simulation(s) a stopped process may have posted are not among the account's alphas "
-                        "after %.0fs: posting them", len(todo), self.reconcile_wait)  # fmt: skip
+            log.warning("%d simulation(s) a stopped process may have posted were not found among the account's "
+                        "alphas (looked for up to %.0fs): posting them", len(todo), self.reconcile_wait)  # fmt: skip
             for batch in self._pack(call.specs, todo):
                 call.requeue(batch, front=False)
 
