@@ -134,13 +134,19 @@ def test_submitted_urls_let_a_new_process_reattach(base_url: str, tmp_path: Path
 def test_posts_a_killed_process_never_recorded_are_found_not_posted_again(base_url: str, tmp_path: Path) -> None:
     """A process posts, the platform accepts, the process dies before it records the URL: a new process
     told only when the POST began finds the alphas among the account's alphas and posts nothing."""
-    specs = specs_of(("rank(close) * 3", {"decay": 4}), ("rank(open) * 3", {}), ("rank(close) * 3", {"decay": 5}))
-    intents: list[tuple[list[int], float]] = []
+    # the last one asks for a universe this server does not offer: a synchronous 400
+    specs = specs_of(("rank(close) * 3", {"decay": 4}), ("rank(open) * 3", {}), ("rank(close) * 3", {"decay": 5}),
+                     ("rank(close) * 3", {"universe": "TOP3000"}))  # fmt: skip
+    intents: list[tuple[list[int], float | None]] = []
     with make_backend(base_url, tmp_path, batch_size=2, concurrency=1,
                       on_posting=lambda idx, when: intents.append((list(idx), when))) as backend:
         first = backend.simulate_many(specs)
-    assert [i for idx, _ in intents for i in idx] == [0, 1, 2] and all(w <= time.time() for _, w in intents)
-    unsure = {i: when for idx, when in intents for i in idx}
+    assert isinstance(first[3], SimFailure) and "rejected by the platform" in first[3].error
+    assert intents[-1] == ([3], None)  # a synchronous rejection is answered: nothing of it runs
+    assert [i for idx, w in intents if w is not None for i in idx] == [0, 1, 2, 3]
+    unsure = {i: when for idx, when in intents[:-1] if when is not None for i in idx if i != 3}
+    first = first[:3]
+    specs = specs[:3]
     posts = user_stats(base_url)["postsByPath"]["/simulations"]
     with make_backend(base_url, tmp_path, reconcile_wait=30) as resumed:
         again = resumed.simulate_many(specs, unsure=unsure)

@@ -19,10 +19,12 @@ Contract:
   the platform CANCELLED because another item failed are simulated again once. `attached` maps
   spec indices to simulation URLs a crashed process recorded: those are re-attached
   (`wait_simulation`), not posted again. Before each POST `on_posting(spec_indices, time)` is called
-  (the pipeline commits the intent); `unsure` maps spec indices to the time a crashed process was
-  about to post them without recording a URL: their alphas are looked for among the account's alphas
-  (`brain/reconcile.py`) for up to `reconcile_wait` seconds while the other specs run, and only those
-  not found are posted. `progress(done, total, outcome)` is called as outcomes arrive (one at a time).
+  (the pipeline commits the intent), and `on_posting(rejected_indices, None)` once the platform
+  rejected items synchronously (nothing of theirs runs); `unsure` maps spec indices to the time a
+  crashed process was about to post them without recording a URL: their alphas are looked for among
+  the account's alphas (`brain/reconcile.py`) for up to `reconcile_wait` seconds while the other
+  specs run, and only those not found are posted. `progress(done, total, outcome)` is called as
+  outcomes arrive (one at a time).
 - Account-level failures are not alpha failures: `BrainUnavailable`, `BrainAuthError`,
   `BrainQuotaExceeded` and `LeaseTimeout` stop the call (no new requests start; those in flight
   finish) and are raised, so a resumed run retries those specs.
@@ -139,7 +141,7 @@ class BrainBackend:
         fetch_yearly: bool = True,
         on_submitted: Callable[[int, str], None] | None = None,
         lease_timeout: float | None = DEFAULT_LEASE_TIMEOUT,
-        on_posting: Callable[[Sequence[int], float], None] | None = None,
+        on_posting: Callable[[Sequence[int], float | None], None] | None = None,
         reconcile_wait: float = RECONCILE_WAIT,
         reconcile_poll: float = 5.0,
     ) -> None:
@@ -322,6 +324,8 @@ class BrainBackend:
             raise
         for k, message in started.rejected.items():
             call.fail(idx[k], f"rejected by the platform: {message}")
+        if started.rejected and self.on_posting is not None:  # answered: nothing of theirs is on the platform
+            self.on_posting([idx[k] for k in started.rejected], None)
         if self.budget is not None:
             self.budget.refund(len(started.rejected))
         if started.url is None:

@@ -141,9 +141,13 @@ def _simulate_batch(
     if attached or unsure:
         rc.store.set_task_payload(task, payload)
 
-    def posting(indices: Sequence[int], when: float) -> None:
+    def posting(indices: Sequence[int], when: float | None) -> None:  # None: answered, rejected
         with lock:
-            payload["posting"].update({str(batch[i].id): when for i in indices})
+            for i in indices:
+                if when is None:
+                    payload["posting"].pop(str(batch[i].id), None)
+                else:
+                    payload["posting"][str(batch[i].id)] = when
             rc.store.set_task_payload(task, payload)
 
     def submitted(index: int, url: str) -> None:
