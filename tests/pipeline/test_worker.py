@@ -170,6 +170,17 @@ def test_max_total_alphas_is_exact(tmp_path: Path) -> None:
     assert [len(b) for b in f["batches"]] == [4, 4, 4, 1]
 
 
+def test_the_runs_simulation_budget_caps_what_workers_take(tmp_path: Path) -> None:
+    db = make_run(tmp_path, 12, max_sim_alphas=6)
+    report = finish(start(tmp_path, "--optimize-every-alphas", "0"))
+    assert (report["taken"], report["stopped"]) == (6, "budget")
+    f = facts(db)
+    assert f["results"] == 6 and f["status"]["queued"] == 6
+    assert [len(b) for b in f["batches"]] == [4, 2]  # the last claim cut to the budget left
+    again = finish(start(tmp_path, "--optimize-every-alphas", "0"))  # a second worker: nothing left
+    assert (again["taken"], again["stopped"]) == (0, "budget") and facts(db)["results"] == 6
+
+
 def test_once_does_one_batch(tmp_path: Path) -> None:
     db = make_run(tmp_path, 10)
     report = finish(start(tmp_path, "--mode", "once", "--batch-size", "3"))

@@ -19,6 +19,11 @@ Contracts of `run_worker`:
   times at most.
 - Every `optimize_every` candidates, `optimize_pass` over those just decided: repairable parents are
   tagged (`OPTIMIZE_TAGS`) and their children queued above the run's top priority.
+- The run's `max_sim_alphas` (any backend) caps what all its workers take: each claim is cut to the
+  budget left (candidates of the run that reached a simulation, counted in the store at each claim),
+  and the worker stops (`stopped="budget"`) when none is left. Two workers claiming at the same moment
+  may overshoot by one batch on a local run; a platform run's shared budget (`brain.usage`) holds
+  exactly.
 - SIGTERM finishes the batch in flight, releases its claims and returns; Ctrl-C drops the batch (none
   of it commits) and releases its claims. Platform runs claim at most the free leases (`brain.leases`).
 - Flat memory: nothing of a batch is kept once it is committed (the CLI's --batch-log shows RSS).
@@ -47,8 +52,11 @@ from alphamine.pipeline.retry import failure_kind, last_reason
 from alphamine.pipeline.simulating import simulate_rows
 from alphamine.store import CandidateRow, Store
 from alphamine.store.base import chunks
+from alphamine.store.status import SIMULATED_STATUSES
 from alphamine.store.status import CandidateStatus as CS
 
+SPENT_STATUSES = (*SIMULATED_STATUSES, CS.FAILED)
+"""Candidates that reached a simulation: what `--max-sim-alphas` counts."""
 STAGE = "WORKER"  # the tasks (batches) a worker records
 DEFAULT_TTL = 120.0
 MAX_ATTEMPTS = 3  # simulations of one candidate a retryable failure may cost, in all
@@ -67,7 +75,8 @@ _SHORT_FLIP, _HIGH_TURNOVER = ShortFlip(), HighTurnover()
 
 @dataclass
 class WorkerReport:
-    """What one `run_worker` call did; `stopped` is why it returned: empty | max_total | once | signal."""
+    """What one `run_worker` call did; `stopped` is why it returned: empty | max_total | budget | once |
+    signal."""
 
     worker: str
     run_id: str
@@ -164,6 +173,11 @@ def run_worker(
             if want <= 0:
                 report.stopped = "max_total"
                 break
+            left = budget_left(rc)
+            if left is not None and left <= 0:
+                report.stopped = "budget"
+                break
+            want = want if left is None else min(want, left)
             room = lease_room(rc)
             if room is not None and room < 1:
                 stop.wait(poll)
@@ -201,6 +215,15 @@ def run_worker(
             report.stopped = "signal"
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def budget_left(rc: RunContext) -> int | None:
+    """Simulations the run's `max_sim_alphas` still allows (None: no budget), from the store's count of
+    its candidates that reached a simulation (simulated, decided or failed)."""
+    if rc.config.max_sim_alphas is None:
+        return None
+    spent, _ = rc.store.queue_depth(rc.run_id, statuses=SPENT_STATUSES)
+    return max(0, rc.config.max_sim_alphas - spent)
 
 
 def _on_empty(rc: RunContext, report: WorkerReport, refill_on_empty: bool, max_refills: int, ttl: float) -> bool:
