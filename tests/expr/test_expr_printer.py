@@ -139,3 +139,19 @@ def test_structural_hash() -> None:
     assert len(h1) == 32 and int(h1, 16) >= 0
     assert structural_hash("ts_rank(x, 20, 0) + 1", OPS) == structural_hash("1 + ts_rank(x, 20)", OPS)
     assert structural_hash(parse("b + a"), OPS) == structural_hash(parse("a + b"), OPS)
+
+
+def test_text_memos_give_the_tree_answers_and_are_cleared_with_the_parse_cache() -> None:
+    from alphamine.expr.parser import clear_parse_cache, parse
+    from alphamine.expr.printer import _canonical_text, _structural_hash_text
+
+    texts = ["rank(-ts_delta(close, 5))", "a = rank(close); b = a + 1; b * 2", "-(close - open) / open",
+             "group_neutralize(rank(volume), industry)", "ts_mean(returns, 5) + ts_mean(returns,5)"]  # fmt: skip
+    clear_parse_cache()
+    for text in texts:
+        tree = parse(text)
+        assert canonical(text) == canonical(tree) and structural_hash(text) == structural_hash(tree)
+        assert canonical(text) == canonical(text)  # the memo's second answer
+    assert _canonical_text.cache_info().currsize == len(texts) == _structural_hash_text.cache_info().currsize
+    clear_parse_cache()
+    assert _canonical_text.cache_info().currsize == 0 == _structural_hash_text.cache_info().currsize

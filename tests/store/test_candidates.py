@@ -175,3 +175,21 @@ def add_in(store: Store, conn: object, settings: Settings) -> int:
         expr_hash=structural_hash("rank(-returns)"),
         conn=conn,  # type: ignore[arg-type]
     )
+
+
+def test_existing_and_earliest_keys_answer_for_many_candidates_at_once(store: Store, settings: Settings) -> None:
+    new_run(store, "r1")
+    new_run(store, "r2")
+    first = add(store, "r1", "rank(-returns)", settings)
+    add(store, "r2", "rank(-returns)", settings)  # the same alpha later in another run
+    other = add(store, "r2", "rank(close)", settings)
+    h, c, k = structural_hash("rank(-returns)"), structural_hash("rank(close)"), settings.key()
+    missing = ("no such hash", k)
+    assert store.existing_keys("r1", [h, c, missing[0]]) == {(h, k)}
+    assert store.existing_keys("r2", [h, c]) == {(h, k), (c, k)}
+    assert store.existing_keys("r3", [h]) == set() and store.existing_keys("r1", []) == set()
+    earliest = store.earliest_candidates([(h, k), (c, k), missing, (h, "another settings key")])
+    assert earliest == {(h, k): (first, "r1"), (c, k): (other, "r2")}
+    for key in [(h, k), (c, k)]:  # the same answer as find_candidate, one key at a time
+        row = store.find_candidate(*key)
+        assert row is not None and earliest[key] == (row.id, row.run_id)

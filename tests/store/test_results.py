@@ -133,3 +133,18 @@ def test_gate_records_and_ready_pool(store: Store, sims: dict[str, SimResult], s
     assert store.ready_pool(region="EUR") == []
     assert store.ready_pool(data_fingerprint="other-data") == []
     assert [cand.id for cand, _ in store.ready_pool(data_fingerprint=fp)] == [a, b]
+
+
+def test_stored_result_keys_is_has_result_for_a_batch(store: Store, sims: dict[str, SimResult]) -> None:
+    sim = sims["rank(-returns)"]
+    h, k, fp = structural_hash(sim.expression), sim.settings.key(), sim.data_fingerprint
+    store.put_result(sim, expr_hash=h)
+    store.put_result(sim, expr_hash=h, backend="brain")
+    asked = [(h, k), (h, "another settings key"), ("another hash", k)]
+    assert store.stored_result_keys(asked, fp) == {(h, k)}
+    assert store.stored_result_keys(asked, fp, backend="brain") == {(h, k)}
+    assert store.stored_result_keys(asked, "another fingerprint") == set()
+    assert store.stored_result_keys([], fp) == set()
+    many = [(f"h{i}", k) for i in range(1200)] + [(h, k)]  # more than one IN list
+    assert store.stored_result_keys(many, fp) == {(h, k)}
+    assert all(store.has_result(a, b, fp) == ((a, b) in {(h, k)}) for a, b in asked)
