@@ -181,6 +181,20 @@ def test_the_runs_simulation_budget_caps_what_workers_take(tmp_path: Path) -> No
     assert (again["taken"], again["stopped"]) == (0, "budget") and facts(db)["results"] == 6
 
 
+def test_the_budget_left_counts_what_other_workers_hold(tmp_path: Path) -> None:
+    from alphamine.cli.console import make_console
+    from alphamine.cli.worker_cmd import worker_context
+    from alphamine.pipeline.worker import budget_left
+
+    with Store.open(make_run(tmp_path, 12, max_sim_alphas=6)) as store:
+        rc = worker_context(store, RUN, tmp_path, None, make_console(), True)
+        assert budget_left(rc) == 6
+        held = store.claim_batch(RUN, "other:1:a", 4, 60.0)  # another worker is about to simulate 4
+        assert len(held) == 4 and budget_left(rc) == 2
+        store.release("other:1:a", [r.id for r in held])
+        assert budget_left(rc) == 6
+
+
 def test_once_does_one_batch(tmp_path: Path) -> None:
     db = make_run(tmp_path, 10)
     report = finish(start(tmp_path, "--mode", "once", "--batch-size", "3"))

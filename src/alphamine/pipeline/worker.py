@@ -20,10 +20,10 @@ Contracts of `run_worker`:
 - Every `optimize_every` candidates, `optimize_pass` over those just decided: repairable parents are
   tagged (`OPTIMIZE_TAGS`) and their children queued above the run's top priority.
 - The run's `max_sim_alphas` (any backend) caps what all its workers take: each claim is cut to the
-  budget left (candidates of the run that reached a simulation, counted in the store at each claim),
-  and the worker stops (`stopped="budget"`) when none is left. Two workers claiming at the same moment
-  may overshoot by one batch on a local run; a platform run's shared budget (`brain.usage`) holds
-  exactly.
+  budget left (`budget_left`: what reached a simulation and what other workers hold, counted in the
+  store at each claim), and the worker stops (`stopped="budget"`) when none is left. Two workers
+  claiming at the very same moment may still overshoot on a local run; a platform run's shared budget
+  (`brain.usage`) holds exactly.
 - SIGTERM finishes the batch in flight, releases its claims and returns; Ctrl-C drops the batch (none
   of it commits) and releases its claims. Platform runs claim at most the free leases (`brain.leases`).
 - Flat memory: nothing of a batch is kept once it is committed (the CLI's --batch-log shows RSS).
@@ -218,12 +218,14 @@ def run_worker(
 
 
 def budget_left(rc: RunContext) -> int | None:
-    """Simulations the run's `max_sim_alphas` still allows (None: no budget), from the store's count of
-    its candidates that reached a simulation (simulated, decided or failed)."""
+    """Simulations the run's `max_sim_alphas` still allows (None: no budget): the budget less the run's
+    candidates that reached a simulation (simulated, decided or failed) and the queued ones other
+    workers hold claims on (about to be simulated)."""
     if rc.config.max_sim_alphas is None:
         return None
     spent, _ = rc.store.queue_depth(rc.run_id, statuses=SPENT_STATUSES)
-    return max(0, rc.config.max_sim_alphas - spent)
+    _, held = rc.store.queue_depth(rc.run_id)
+    return max(0, rc.config.max_sim_alphas - spent - held)
 
 
 def _on_empty(rc: RunContext, report: WorkerReport, refill_on_empty: bool, max_refills: int, ttl: float) -> bool:
