@@ -8,3 +8,5 @@ from __future__ import annotations
 import os
 
 os.environ["ALPHAMINE_LLM"] = "off"
+
+pytest_plugins = ["tests.browser_support"]  # the `browser` fixture (headless Chromium) for the page tests

@@ -11,9 +11,7 @@ writes the screenshot. Pages are visited four at a time.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,30 +23,11 @@ import pytest
 
 from alphamine.dashboard import create_app, serve_in_thread
 from alphamine.store import Store
+from tests.browser_support import FLAGS, console_lines
 from tests.dashboard.conftest import LIVE, MINED, Mined
 
-SKIP_REASON = "Debian chromium not installed (apt-get install -y chromium)"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000"]  # fmt: skip
-CONSOLE = re.compile(r"CONSOLE|Uncaught", re.I)
 WINDOW = (1280, 1400)
 HEADER_INK = (0x1F, 0x29, 0x37)  # the stylesheet's header background: proof the CSS loaded and applied
-
-
-def chromium() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-@pytest.fixture(scope="module")
-def browser() -> str:
-    exe = chromium()
-    if exe is None:
-        pytest.skip(SKIP_REASON)
-    return exe
 
 
 def visit(exe: str, url: str, folder: Path, name: str) -> tuple[str, list[str], Path]:
@@ -60,7 +39,7 @@ def visit(exe: str, url: str, folder: Path, name: str) -> tuple[str, list[str], 
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout, [ln for ln in proc.stderr.splitlines() if CONSOLE.search(ln)], shot
+    return proc.stdout, console_lines(proc.stderr), shot
 
 
 def header_pixel(shot: Path) -> tuple[int, int, int]:

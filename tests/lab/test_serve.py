@@ -4,9 +4,7 @@ experiment, a best-so-far line and a cross per failure; the latest Critic and Di
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,19 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser_support import FLAGS, SKIP_REASON, chromium, console_lines
 from tests.lab.conftest import make_leanlab_lab, runner_for, worker_cmd
-
-SKIP_REASON = "Debian chromium not installed (apt-get install -y chromium)"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
-         "--virtual-time-budget=2000"]
-
-
-def _chromium() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
 
 
 def _free_port() -> int:
@@ -74,7 +61,7 @@ def test_api_state(served: tuple[str, Path]) -> None:
 
 
 def test_dashboard_in_headless_chromium(served: tuple[str, Path], tmp_path: Path) -> None:
-    exe = _chromium()
+    exe = chromium()
     if exe is None:
         pytest.skip(SKIP_REASON)
     url, _ = served
@@ -89,7 +76,7 @@ def test_dashboard_in_headless_chromium(served: tuple[str, Path], tmp_path: Path
     assert html.count("<tr") == 7  # header + 6 records
     assert "summary critic" in html and "summary director" in html
     assert "&lt;b&gt;not bold&lt;/b&gt;" in html and "<b>not bold</b>" not in html
-    console = [ln for ln in dom.stderr.splitlines() if re.search(r"CONSOLE|Uncaught", ln, re.I)]
+    console = console_lines(dom.stderr)
     assert console == []
     shot = tmp_path / "dashboard.png"
     subprocess.run([*common, f"--screenshot={shot}", "--window-size=1200,1400", page], capture_output=True,

@@ -7,9 +7,7 @@ a small probe script that writes the answer into the DOM, which `--dump-dom` pri
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,23 +15,8 @@ import numpy as np
 import pytest
 
 from alphamine.report import ReportData, write_reports
+from tests.browser_support import FLAGS, console_lines
 
-SKIP_REASON = "Debian chromium not installed (make test installs it: apt-get install chromium)"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--enable-logging=stderr",
-    "--v=0",
-    "--virtual-time-budget=2000",
-]
-CONSOLE = re.compile(r"CONSOLE|Uncaught", re.I)  # Chromium logs every console message as `INFO:CONSOLE:<line>`
 PROBE = """<script>
 window.addEventListener("load", () => {
   const imgs = [...document.images];
@@ -41,21 +24,6 @@ window.addEventListener("load", () => {
   document.body.setAttribute("data-images-ok", String(imgs.every(i => i.complete && i.naturalWidth > 0)));
 });
 </script>"""
-
-
-def chromium() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-@pytest.fixture(scope="module")
-def browser() -> str:
-    exe = chromium()
-    if exe is None:
-        pytest.skip(SKIP_REASON)
-    return exe
 
 
 def run(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -67,10 +35,6 @@ def run(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]
         timeout=180,
         check=False,
     )
-
-
-def console_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if CONSOLE.search(line)]
 
 
 @pytest.fixture(scope="module")
