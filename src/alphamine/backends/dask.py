@@ -43,18 +43,17 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from alphamine.backends.base import Outcome, Progress
-from alphamine.backends.local import DEFAULT_REGION
+from alphamine.backends.local import DEFAULT_REGION, PanelOffer
 from alphamine.data.cache import MANIFEST, open_panel, save_panel
 from alphamine.data.cache_manifest import read_manifest
 from alphamine.data.errors import DataError
-from alphamine.data.fields import FieldInfo
 from alphamine.data.panel import Panel
 from alphamine.sim.batch import DEFAULT_CACHE_BYTES
 from alphamine.sim.outcomes import SimFailure, SimSpec
@@ -120,7 +119,7 @@ def panel_cache_dir(panel: Panel, cache_dir: str | Path | None) -> tuple[Path, b
     return save_panel(panel, Path(tempfile.mkdtemp(prefix="alphamine-dask-")) / "panel"), True
 
 
-class DaskBackend:
+class DaskBackend(PanelOffer):
     """Simulations on a Dask cluster over one panel (module doc).
 
     `panel`: a `Panel`, or the path of a panel-cache directory (opened memory-mapped here too).
@@ -181,7 +180,6 @@ class DaskBackend:
             self.panel._fingerprint = fp  # trusted like the catalogue, as the workers do
         self._fingerprint = self.panel.fingerprint()
         self.region = (region or getattr(self.panel, "region", None) or DEFAULT_REGION).upper()
-        self._universes: list[str] | None = None
         try:
             self._connect(scheduler, local_workers, dashboard_address)
             self.transfer = self._place_panel(transfer, worker_timeout)
@@ -231,20 +229,6 @@ class DaskBackend:
         return "shared"
 
     # ------------------------------------------------------------------ what this backend offers
-    def catalogue(self) -> Mapping[str, FieldInfo]:
-        return self.panel.catalogue
-
-    def universes(self) -> Sequence[str]:
-        """The panel's universes, largest first (as `LocalBackend`)."""
-        if self._universes is None:
-            from alphamine.backends.local import largest_first
-
-            self._universes = largest_first(self.panel.universes)
-        return list(self._universes)
-
-    def regions(self) -> Sequence[str]:
-        return [self.region]
-
     def fingerprint(self) -> str | None:
         return self._fingerprint
 

@@ -30,7 +30,27 @@ DEFAULT_REGION = "USA"
 """The bundled sample is S&P 500 data; synthetic markets imitate it."""
 
 
-class LocalBackend:
+class PanelOffer:
+    """What a backend over one panel offers (`LocalBackend`, `DaskBackend`): the panel's catalogue, its
+    universes largest first (TOP40, TOP20, TOP8; computed once) and its one region."""
+
+    panel: Panel
+    region: str
+    _universes: list[str] | None = None
+
+    def catalogue(self) -> Mapping[str, FieldInfo]:
+        return self.panel.catalogue
+
+    def universes(self) -> Sequence[str]:
+        if self._universes is None:
+            self._universes = largest_first(self.panel.universes)
+        return list(self._universes)
+
+    def regions(self) -> Sequence[str]:
+        return [self.region]
+
+
+class LocalBackend(PanelOffer):
     """Simulations on this machine over one `Panel` (module doc).
 
     `workers`: processes for a batch (None = all cores, 1 = in this process). `cache_bytes`: each
@@ -56,21 +76,8 @@ class LocalBackend:
         self.region = (region or getattr(panel, "region", None) or DEFAULT_REGION).upper()
         self._closed = False
         self._pool = ForkPool()
-        self._universes: list[str] | None = None
 
     # ------------------------------------------------------------------ what this backend offers
-    def catalogue(self) -> Mapping[str, FieldInfo]:
-        return self.panel.catalogue
-
-    def universes(self) -> Sequence[str]:
-        """The panel's universes, largest first (TOP40, TOP20, TOP8)."""
-        if self._universes is None:
-            self._universes = largest_first(self.panel.universes)
-        return list(self._universes)
-
-    def regions(self) -> Sequence[str]:
-        return [self.region]
-
     def fingerprint(self) -> str | None:
         return self.panel.fingerprint()
 
